@@ -1,0 +1,241 @@
+"""The one typed configuration tree of a launchml run.
+
+A run is described by a YAML file whose keys mirror the classes below (``data.train``,
+``train.epochs``, ...). Command-line overrides use dotted keys (``--set train.epochs=3``). Unknown
+keys and wrong types are rejected with the key's path and a "did you mean" suggestion. The resolved
+config is written into every run directory as ``config.yaml``.
+
+Example::
+
+    config = load_config("examples/shop/config.yaml", ["train.seed=1"])
+    config.data.train  # absolute path of the training file
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from launchml.errors import LaunchMLError, did_you_mean
+
+DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet", "npz", "idx", "folder"]
+
+
+class _Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SplitConfig(_Section):
+    """How to carve validation/test sets out of the training file when they are not given."""
+
+    val: float = Field(0.1, ge=0.0, lt=1.0, description="fraction of train used for validation")
+    test: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of train held out for test")
+    seed: int = 0
+
+
+class CleanConfig(_Section):
+    """Text cleaning, applied identically at training and prediction time."""
+
+    unicode: Literal["none", "NFC", "NFKC"] = "NFKC"
+    lowercase: bool = False
+    strip_special: bool = False
+    remove_stopwords: bool = False
+    dedupe: bool = True
+
+
+class ImageConfig(_Section):
+    """How images are read: ``size`` is ``[height, width]``; ``None`` keeps the original size."""
+
+    size: tuple[int, int] | None = None
+    mode: Literal["auto", "grayscale", "rgb"] = "auto"
+
+
+class VocabConfig(_Section):
+    """Word vocabulary for models that embed words (built from the training texts)."""
+
+    min_freq: int = Field(1, ge=1)
+    max_size: int = Field(30000, ge=10)
+    lowercase: bool = True
+
+
+class DataConfig(_Section):
+    train: str
+    val: str | None = None
+    test: str | None = None
+    format: DataFormat = "auto"
+    text_column: str | None = None
+    label_column: str | None = None
+    quoting: Literal["minimal", "none"] = "minimal"
+    split: SplitConfig = SplitConfig()
+    clean: CleanConfig = CleanConfig()
+    image: ImageConfig = ImageConfig()
+    vocab: VocabConfig = VocabConfig()
+
+
+class TfidfLogregConfig(_Section):
+    """TF-IDF over word and character n-grams, then a multinomial logistic regression."""
+
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] | None = (2, 5)
+    min_df: int = Field(1, ge=1)
+    max_features: int | None = Field(200_000, ge=1)
+    sublinear_tf: bool = True
+    C: float = Field(10.0, gt=0.0)
+    max_iter: int = Field(1000, ge=1)
+    class_weight: Literal["balanced"] | None = None
+
+
+class ModelConfig(_Section):
+    """``type`` picks a registered model; its options live in the section of the same name."""
+
+    type: str = "tfidf_logreg"
+    tfidf_logreg: TfidfLogregConfig = TfidfLogregConfig()
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        from launchml.models import model_type_names  # late import: models import this module
+
+        names = model_type_names()
+        if value not in names:
+            raise ValueError(
+                f"unknown model type '{value}'{did_you_mean(value, names)} "
+                f"(known: {', '.join(names)})"
+            )
+        return value
+
+
+class TrainConfig(_Section):
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(1e-3, gt=0.0)
+    seed: int = 0
+    threads: int | None = Field(None, ge=1, description="torch threads; default: all cores")
+
+
+class Config(_Section):
+    """The root of the config tree."""
+
+    data: DataConfig
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading, overriding, and turning pydantic's errors into one readable line.
+
+
+def load_config(
+    source: str | Path | dict[str, Any], overrides: list[str] | None = None
+) -> Config:
+    """Load a config from a YAML file (or a dict), apply ``key=value`` overrides, validate.
+
+    Relative data paths in a YAML file are resolved against the file's own directory, so a config
+    works from any working directory.
+    """
+    base_dir = Path.cwd()
+    if isinstance(source, dict):
+        raw: Any = dict(source)
+        origin = "config"
+    else:
+        path = Path(source)
+        origin = str(path)
+        if not path.is_file():
+            raise LaunchMLError(f"{path}: config file not found")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise LaunchMLError(f"{path}: not valid YAML ({first})") from None
+        if raw is None:
+            raise LaunchMLError(f"{path}: config file is empty; it needs at least data.train")
+        base_dir = path.resolve().parent
+    if not isinstance(raw, dict):
+        raise LaunchMLError(f"{origin}: expected a mapping of keys (data:, model:, train:)")
+    for item in overrides or []:
+        apply_override(raw, item)
+    config = validate_config(raw, origin)
+    return _resolve_paths(config, base_dir)
+
+
+def apply_override(raw: dict[str, Any], item: str) -> None:
+    """Apply one ``dotted.key=value`` override in place; the value is parsed as YAML."""
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise LaunchMLError(f"--set '{item}': expected KEY=VALUE, e.g. --set train.epochs=3")
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        value = text
+    node = raw
+    parts = key.split(".")
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise LaunchMLError(f"--set {key}: '{part}' is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def validate_config(raw: dict[str, Any], origin: str = "config") -> Config:
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise LaunchMLError(f"{origin}: {_describe(exc)}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line for the first error; the rest are counted (fix one, rerun, see the next)."""
+    errors = exc.errors()
+    first = errors[0]
+    loc = [str(p) for p in first["loc"]]
+    key = ".".join(loc) or "(root)"
+    kind = first["type"]
+    got = first.get("input")
+    if kind == "extra_forbidden":
+        message = f"unknown key '{key}'{did_you_mean(loc[-1], _fields_at(loc[:-1]))}"
+    elif kind == "missing":
+        message = f"missing required key '{key}'"
+    elif kind == "value_error":
+        message = f"{key}: {first['msg'].removeprefix('Value error, ')}"
+    else:
+        message = f"{key}: {_expected(first['msg'])}, got {got!r}"
+    more = len(errors) - 1
+    return message + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
+
+
+def _expected(msg: str) -> str:
+    msg = msg[0].lower() + msg[1:]
+    return msg.replace("input should be", "expected").replace("input", "value")
+
+
+def _fields_at(loc: list[str]) -> list[str]:
+    """Names of the keys allowed at a given path of the config tree."""
+    model: type[BaseModel] = Config
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _resolve_paths(config: Config, base_dir: Path) -> Config:
+    for name in ("train", "val", "test"):
+        value = getattr(config.data, name)
+        if value is not None:
+            path = Path(value).expanduser()
+            setattr(config.data, name, str(path if path.is_absolute() else base_dir / path))
+    return config
