@@ -6,7 +6,10 @@ exit with status 2, without a traceback.
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -18,12 +21,187 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+data_app = typer.Typer(help="Look at data before training on it.", no_args_is_help=True)
+runs_app = typer.Typer(help="Finished runs.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(runs_app, name="runs")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
-def main() -> None:
-    """Console entry point."""
+def _echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _warn(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+@data_app.command("inspect")
+def data_inspect(
+    path: Annotated[Path, typer.Argument(help="A data file, an image folder, or a config YAML.")],
+    test: Annotated[Optional[Path], typer.Option(help="A test file to check against.")] = None,
+    val: Annotated[Optional[Path], typer.Option(help="A validation file to check.")] = None,
+    text_column: Annotated[Optional[str], typer.Option(help="Column holding the texts.")] = None,
+    label_column: Annotated[Optional[str], typer.Option(help="Column holding the labels.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="auto|csv|tsv|jsonl|parquet|...")] = "auto",
+    quoting: Annotated[str, typer.Option(help="minimal, or none for GLUE-style TSV.")] = "minimal",
+    as_json: JsonFlag = False,
+) -> None:
+    """Validation report: classes, empty/duplicate rows, leakage, unseen labels, lengths, sizes.
+
+    Exits with status 1 when it finds problems that would stop training.
+    """
+    from launchml.config import DataConfig, load_config
+    from launchml.data.inspect import format_report, inspect_data
+
+    if path.suffix.lower() in (".yaml", ".yml"):
+        data_config = load_config(path).data
+    else:
+        raw = {
+            "train": str(path),
+            "val": str(val) if val else None,
+            "test": str(test) if test else None,
+            "format": fmt,
+            "text_column": text_column,
+            "label_column": label_column,
+            "quoting": quoting,
+        }
+        from launchml.config import validate_config
+
+        data_config = validate_config({"data": raw}, "options").data
+    assert isinstance(data_config, DataConfig)
+    report = inspect_data(data_config)
+    if as_json:
+        _echo_json(report)
+    else:
+        typer.echo(format_report(report))
+    if report["problems"]:
+        raise typer.Exit(1)
+
+
+@app.command("train")
+def train_command(
+    config: Annotated[Path, typer.Argument(help="The run's config YAML.")],
+    set_: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", help="Override a config key, e.g. --set train.epochs=3 (repeatable)."),
+    ] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Run directory (default: runs/<time>-<model>).")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="Continue this interrupted run.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Train a model; prints metrics, and the run directory on the last line."""
+    from launchml.config import load_config
+    from launchml.pipeline import train
+
+    resolved = load_config(config, set_ or [])
+    if resume is not None and out is not None:
+        raise LaunchMLError("--out and --resume: give one; --resume continues the run in place")
+    run = train(resolved, out=out, resume=resume, quiet=quiet, log=_warn)
+    for split, metrics in run.metrics.items():
+        typer.echo(
+            f"{split}: accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
+            f"(n={metrics['n']})"
+        )
+    typer.echo(str(run.path))
+
+
+@app.command("evaluate")
+def evaluate_command(
+    run: Annotated[Path, typer.Argument(help="A finished run directory.")],
+    data: Annotated[Path, typer.Option(help="Labelled data to evaluate on.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Evaluate a run on labelled data: accuracy, macro-F1, per-class figures."""
+    from launchml.runs import Run
+    from launchml.evaluate import evaluate_run
+
+    loaded = Run.load(run)
+    metrics, notes = evaluate_run(loaded, data)
+    for note in notes:
+        _warn(f"warning: {note}")
+    if as_json:
+        _echo_json(metrics)
+        return
+    typer.echo(f"n {metrics['n']}  accuracy {metrics['accuracy']:.4f}  "
+               f"macro-F1 {metrics['macro_f1']:.4f}  weighted-F1 {metrics['weighted_f1']:.4f}")
+    typer.echo(f"{'class':<30} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}")
+    for label, row in metrics["per_class"].items():
+        typer.echo(f"{label:<30} {row['precision']:>9.3f} {row['recall']:>7.3f} "
+                   f"{row['f1']:>7.3f} {row['support']:>8}")
+
+
+@app.command("predict")
+def predict_command(
+    run: Annotated[Path, typer.Argument(help="A finished run directory.")],
+    text: Annotated[Optional[str], typer.Argument(help="One text (or image path) to classify.")] = None,
+    input_file: Annotated[
+        Optional[Path], typer.Option("--input", help="A file with one text (or image path) per line.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="How many labels to show per input.")] = 3,
+    as_json: JsonFlag = False,
+) -> None:
+    """Predict labels (the user's strings) with their probabilities."""
+    from launchml.runs import Run
+    from launchml.predict import read_input_lines, top_predictions
+
+    if (text is None) == (input_file is None):
+        raise LaunchMLError("give either one TEXT argument or --input FILE")
+    inputs = [text] if text is not None else read_input_lines(input_file)  # type: ignore[arg-type]
+    loaded = Run.load(run)
+    results = top_predictions(loaded, inputs, top)
+    if as_json:
+        _echo_json(results if input_file is not None else results[0])
+        return
+    for result in results:
+        shown = "  ".join(f"{p['label']} {p['probability']:.3f}" for p in result["top"])
+        typer.echo(f"{result['label']}\t{shown}\t{result['input']}")
+
+
+@runs_app.command("list")
+def runs_list(
+    directory: Annotated[Path, typer.Argument(help="Where the runs are.")] = Path("runs"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Show finished runs with their key metrics, newest first."""
+    from launchml.runs import list_runs
+
+    rows = list_runs(directory)
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        typer.echo(f"no finished runs in {directory}")
+        return
+
+    def fmt(value: Any) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else ("-" if value is None else str(value))
+
+    header = f"{'run':<40} {'model':<14} {'val acc':>8} {'test acc':>8} {'test F1':>8} {'fit s':>8}"
+    typer.echo(header)
+    for r in rows:
+        typer.echo(
+            f"{r['run']:<40} {r['model']:<14} {fmt(r['val_accuracy']):>8} "
+            f"{fmt(r['test_accuracy']):>8} {fmt(r['test_macro_f1']):>8} {fmt(r['train_seconds']):>8}"
+        )
+
+
+def _register_optional_commands() -> None:
     try:
-        app()
+        from launchml.reference.cli import backprop_command
+    except ImportError:  # pragma: no cover - the reference package ships with launchml
+        return
+    app.command("backprop")(backprop_command)
+
+
+_register_optional_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors become one ``error:`` line and exit status 2."""
+    try:
+        app(args=argv)
     except LaunchMLError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -90,11 +90,76 @@ class TfidfLogregConfig(_Section):
     class_weight: Literal["balanced"] | None = None
 
 
+class MLPConfig(_Section):
+    """Dense layers over flattened pixels (scaled to [0, 1]) or a mean bag of words."""
+
+    hidden: list[int] = Field(default_factory=lambda: [128], description="units per hidden layer")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    max_length: int = Field(512, ge=1, description="tokens kept per text (text input only)")
+
+
+class CNNConfig(_Section):
+    """Conv(3x3)+ReLU blocks, max-pooled between blocks, then Dense + ReLU, then the classes."""
+
+    widths: list[int] = Field(default_factory=lambda: [32, 64, 64], min_length=1)
+    kernel_size: int = Field(3, ge=1)
+    padding: Literal["valid", "same"] = "valid"
+    dense: int = Field(64, ge=1, description="units of the dense layer before the output")
+    batch_norm: bool = False
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="before the dense layers")
+
+
+class LSTMConfig(_Section):
+    """Embedding -> (bi)LSTM over packed sequences -> masked pooling -> Linear."""
+
+    tokenizer: str = Field("word", description="'word' or a Hugging Face model dir (WordPiece)")
+    embedding_dim: int = Field(128, ge=1)
+    hidden_size: int = Field(128, ge=1)
+    layers: int = Field(1, ge=1)
+    bidirectional: bool = True
+    dropout: float = Field(0.3, ge=0.0, lt=1.0)
+    pooling: Literal["last", "mean", "max"] = "max"
+    max_length: int = Field(256, ge=1, description="tokens kept per text")
+
+
+class TextCNNConfig(_Section):
+    """Kim (2014): convolutions of several widths over embeddings, max over time, Linear."""
+
+    tokenizer: str = Field("word", description="'word' or a Hugging Face model dir (WordPiece)")
+    embedding_dim: int = Field(128, ge=1)
+    kernel_sizes: list[int] = Field(default_factory=lambda: [3, 4, 5], min_length=1)
+    filters: int = Field(100, ge=1, description="feature maps per kernel size")
+    dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    max_length: int = Field(256, ge=1, description="tokens kept per text")
+
+
+class EarlyStoppingConfig(_Section):
+    """Stop when ``metric`` has not improved for ``patience`` epochs; best weights are kept."""
+
+    metric: Literal["val_loss", "val_accuracy", "val_macro_f1"] = "val_loss"
+    patience: int | None = Field(3, ge=1, description="None: never stop early")
+    min_delta: float = Field(0.0, ge=0.0, description="smallest change that counts as better")
+
+
+class AugmentConfig(_Section):
+    """Random affine image augmentation of training batches (torch ops, seeded per epoch)."""
+
+    enabled: bool = False
+    shift: float = Field(0.1, ge=0.0, le=0.5, description="max shift, fraction of the size")
+    rotate: float = Field(10.0, ge=0.0, le=180.0, description="max rotation in degrees")
+    scale: float = Field(0.1, ge=0.0, lt=1.0, description="max relative zoom in or out")
+    hflip: bool = Field(False, description="random horizontal flips (off: digits are not symmetric)")
+
+
 class ModelConfig(_Section):
     """``type`` picks a registered model; its options live in the section of the same name."""
 
     type: str = "tfidf_logreg"
     tfidf_logreg: TfidfLogregConfig = TfidfLogregConfig()
+    mlp: MLPConfig = MLPConfig()
+    cnn: CNNConfig = CNNConfig()
+    lstm: LSTMConfig = LSTMConfig()
+    textcnn: TextCNNConfig = TextCNNConfig()
 
     @field_validator("type")
     @classmethod
@@ -111,11 +176,27 @@ class ModelConfig(_Section):
 
 
 class TrainConfig(_Section):
+    """Options of the training engine (``launchml.train``) used by every torch model."""
+
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(32, ge=1)
-    lr: float = Field(1e-3, gt=0.0)
+    lr: float = Field(1e-3, gt=0.0, description="peak learning rate")
     seed: int = 0
     threads: int | None = Field(None, ge=1, description="torch threads; default: all cores")
+    optimizer: Literal["adamw", "adam", "sgd"] = "adamw"
+    weight_decay: float = Field(0.01, ge=0.0)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0, description="SGD momentum")
+    schedule: Literal["constant", "cosine", "linear", "onecycle", "plateau"] = "cosine"
+    warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of steps warming up")
+    plateau_factor: float = Field(0.5, gt=0.0, lt=1.0, description="'plateau': lr multiplier")
+    plateau_patience: int = Field(1, ge=0, description="'plateau': epochs without improvement")
+    grad_clip: float | None = Field(1.0, gt=0.0, description="max gradient norm; None: no clip")
+    accumulate: int = Field(1, ge=1, description="batches per optimiser step")
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
+    class_weights: Literal["none", "balanced"] | list[float] = "none"
+    eval_batch_size: int = Field(512, ge=1)
+    early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
+    augment: AugmentConfig = AugmentConfig()
 
 
 class Config(_Section):

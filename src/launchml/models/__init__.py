@@ -9,6 +9,10 @@ from launchml.models.base import FitContext, Model
 # name -> "module:Class"; imported lazily so that `launchml --help` does not import torch.
 _REGISTRY: dict[str, str] = {
     "tfidf_logreg": "launchml.models.tfidf_logreg:TfidfLogreg",
+    "mlp": "launchml.models.mlp:MLP",
+    "cnn": "launchml.models.cnn:CNN",
+    "lstm": "launchml.models.lstm:LSTM",
+    "textcnn": "launchml.models.textcnn:TextCNN",
 }
 
 

@@ -1,0 +1,39 @@
+"""launchml: from a CSV of texts or a folder of images to a trained, evaluated model, offline.
+
+Example::
+
+    import launchml
+    run = launchml.train("examples/shop/config.yaml", out="runs/shop")
+    run.predict("where is my parcel?")
+    launchml.Run.load("runs/shop").predict(["refund please"])
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from launchml.config import Config, load_config
+    from launchml.pipeline import train
+    from launchml.runs import Run
+
+_LAZY = {
+    "Config": "launchml.config",
+    "load_config": "launchml.config",
+    "train": "launchml.pipeline",
+    "Run": "launchml.runs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy so that `import launchml` (and `launchml --help`) stays fast.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'launchml' has no attribute {name!r}")
+
+
+__all__ = ["Config", "Run", "__version__", "load_config", "train"]

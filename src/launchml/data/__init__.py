@@ -1,0 +1,1 @@
+"""Reading, cleaning, validating and splitting user data."""

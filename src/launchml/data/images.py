@@ -1,0 +1,164 @@
+"""Images: class-folder trees (PNG/JPEG), MNIST-style ``.npz`` files and IDX (``*-ubyte[.gz]``) files.
+
+Every loader returns a :class:`Dataset` whose ``inputs`` is a ``uint8`` array ``(N, H, W, C)``.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from launchml.data.dataset import Dataset
+from launchml.errors import LaunchMLError
+
+Role = Literal["train", "val", "test"]
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+
+def load_image_folder(
+    root: Path, size: tuple[int, int] | None = None, mode: str = "auto"
+) -> Dataset:
+    """Read ``root/<class name>/<image>`` files. ``size`` is ``(height, width)``.
+
+    Without ``size`` every image must already have the same size. ``mode`` ``auto`` keeps
+    grayscale when every image is grayscale, else converts all to RGB.
+    """
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise LaunchMLError(
+            f"{root}: no class folders; expected {root}/<class name>/<image files>"
+        )
+    files: list[tuple[Path, str]] = []
+    for class_dir in class_dirs:
+        for path in sorted(class_dir.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                files.append((path, class_dir.name))
+    if not files:
+        raise LaunchMLError(f"{root}: the class folders hold no image files")
+
+    images = [_open_image(path) for path, _ in files]
+    if mode == "auto":
+        mode = "grayscale" if all(im.mode in ("1", "L", "I;16", "I") for im in images) else "rgb"
+    pil_mode = "L" if mode == "grayscale" else "RGB"
+    first_size = images[0].size
+    arrays = []
+    for (path, _), image in zip(files, images, strict=True):
+        if size is None and image.size != first_size:
+            raise LaunchMLError(
+                f"{path}: image is {image.size[0]}x{image.size[1]} but {files[0][0]} is "
+                f"{first_size[0]}x{first_size[1]}; set data.image.size: [height, width] to resize"
+            )
+        image = image.convert(pil_mode)
+        if size is not None and image.size != (size[1], size[0]):
+            image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        array = np.asarray(image, dtype=np.uint8)
+        arrays.append(array[..., None] if array.ndim == 2 else array)
+    inputs = np.stack(arrays)
+    return Dataset(inputs, [label for _, label in files], "image", str(root), [str(p) for p, _ in files])
+
+
+def _open_image(path: Path) -> Image.Image:
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise LaunchMLError(
+            f"{path}: not an image file (expected .png, .jpg or .jpeg); move it out of the folder"
+        )
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.copy()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise LaunchMLError(f"{path}: corrupt or unreadable image ({exc})") from None
+
+
+def load_npz(path: Path, role: Role) -> Dataset:
+    """Keras layout: ``x_train``/``y_train`` for training, ``x_test``/``y_test`` for test
+    (``x_val``/``y_val`` for validation); a file holding just ``x``/``y`` works for any role."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise LaunchMLError(f"{path}: not a readable .npz file ({exc})") from None
+    with archive:
+        keys = set(archive.files)
+        for x_key, y_key in ((f"x_{role}", f"y_{role}"), ("x", "y")):
+            if x_key in keys and y_key in keys:
+                x, y = archive[x_key], archive[y_key]
+                break
+        else:
+            raise LaunchMLError(
+                f"{path}: no 'x_{role}'/'y_{role}' or 'x'/'y' arrays for the {role} split "
+                f"(the file holds: {', '.join(sorted(keys)) or 'nothing'})"
+            )
+    return _from_arrays(x, y, path)
+
+
+def load_idx(images_path: Path) -> Dataset:
+    """MNIST IDX files: ``*-images-idx3-ubyte[.gz]`` with its ``*-labels-idx1-ubyte[.gz]`` beside it."""
+    name = images_path.name
+    if "images-idx3" not in name:
+        raise LaunchMLError(
+            f"{images_path}: expected an IDX images file named like 'train-images-idx3-ubyte.gz'"
+        )
+    labels_path = images_path.with_name(name.replace("images-idx3", "labels-idx1"))
+    if not labels_path.is_file():
+        raise LaunchMLError(f"{images_path}: labels file {labels_path.name} not found beside it")
+    return _from_arrays(read_idx(images_path), read_idx(labels_path), images_path)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Decode one IDX file (the format of the original MNIST distribution)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            data = handle.read()
+    except (OSError, EOFError) as exc:
+        raise LaunchMLError(f"{path}: cannot read IDX file ({exc})") from None
+    dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in dtypes:
+        raise LaunchMLError(f"{path}: not an IDX file (bad magic number)")
+    ndim = data[3]
+    dims = tuple(int(d) for d in np.frombuffer(data, ">i4", count=ndim, offset=4))
+    dtype = np.dtype(dtypes[data[2]])
+    expected = int(np.prod(dims)) * dtype.itemsize
+    offset = 4 + 4 * ndim
+    if len(data) - offset != expected:
+        raise LaunchMLError(
+            f"{path}: IDX header promises {expected} bytes of data, file holds {len(data) - offset}"
+        )
+    return np.frombuffer(data, dtype, offset=offset).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def _from_arrays(x: np.ndarray, y: np.ndarray, path: Path) -> Dataset:
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] not in (1, 3):
+        raise LaunchMLError(
+            f"{path}: images must have shape (N, H, W) or (N, H, W, 1|3), got {x.shape}"
+        )
+    y = np.asarray(y).reshape(-1)
+    if len(x) != len(y):
+        raise LaunchMLError(f"{path}: {len(x)} images but {len(y)} labels")
+    if x.dtype != np.uint8:
+        scale = 255.0 if x.max(initial=0) <= 1.0 else 1.0
+        x = np.clip(x.astype(np.float64) * scale, 0, 255).round().astype(np.uint8)
+    if np.issubdtype(y.dtype, np.number):
+        labels = [str(int(v)) if float(v).is_integer() else str(v) for v in y.tolist()]
+    else:
+        labels = [str(v) for v in y.tolist()]
+    rows = [f"index {i}" for i in range(len(labels))]
+    return Dataset(np.ascontiguousarray(x), labels, "image", str(path), rows)
+
+
+def read_image_file(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    """One image file as a ``uint8`` array of ``shape`` ``(H, W, C)``, converted and resized."""
+    if not path.is_file():
+        raise LaunchMLError(f"{path}: image file not found")
+    height, width, channels = shape
+    image = _open_image(path).convert("L" if channels == 1 else "RGB")
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.Resampling.BILINEAR)
+    array = np.asarray(image, dtype=np.uint8)
+    return array[..., None] if array.ndim == 2 else array

@@ -1,0 +1,164 @@
+"""Text tables: CSV, TSV, JSONL and Parquet files with a text column and a label column."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from launchml.data.dataset import Dataset
+from launchml.errors import LaunchMLError, did_you_mean
+
+TEXT_COLUMN_NAMES = ("text", "sentence", "utterance", "query", "question", "review", "content")
+LABEL_COLUMN_NAMES = ("label", "labels", "category", "intent", "class", "target", "label_name")
+
+
+def read_table(path: Path, fmt: str, quoting: str = "minimal") -> pd.DataFrame:
+    """Read a whole table as strings (missing cells as NaN). ``fmt`` is csv|tsv|jsonl|parquet."""
+    if fmt == "parquet":
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises many types for a bad file
+            raise LaunchMLError(f"{path}: not a readable Parquet file ({exc})") from None
+        if frame.empty:
+            raise LaunchMLError(f"{path}: the file has no rows")
+        return frame.astype(object).where(frame.notna(), None).astype("string").astype(object)
+    text = _read_utf8(path)
+    if not text.strip():
+        raise LaunchMLError(f"{path}: the file is empty")
+    if fmt == "jsonl":
+        return _read_jsonl(path, text)
+    sep = "\t" if fmt == "tsv" else ","
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            quoting=csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL,
+            skip_blank_lines=True,
+        )
+    except pd.errors.ParserError as exc:
+        raise LaunchMLError(f"{path}: malformed {fmt.upper()}: {_parser_message(exc)}") from None
+    except pd.errors.EmptyDataError:
+        raise LaunchMLError(f"{path}: the file is empty") from None
+    if frame.empty:
+        raise LaunchMLError(f"{path}: the file has a header but no rows")
+    return frame
+
+
+def _read_utf8(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")  # accepts files with and without a BOM
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise LaunchMLError(
+            f"{path}: not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line}); "
+            "re-save the file as UTF-8"
+        ) from None
+
+
+def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LaunchMLError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise LaunchMLError(f"{path}: line {number} is not a JSON object")
+        records.append(record)
+    frame = pd.DataFrame.from_records(records)
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def _parser_message(exc: Exception) -> str:
+    message = str(exc).strip().splitlines()[-1]
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if found:
+        expected, line, saw = found.groups()
+        return f"line {line} has {saw} fields, expected {expected} (ragged row)"
+    return message
+
+
+def pick_column(
+    frame: pd.DataFrame, wanted: str | None, candidates: tuple[str, ...], role: str, path: Path
+) -> str:
+    """The column to use for ``role`` ("text" or "label"): the configured one, or a unique guess."""
+    columns = [str(c) for c in frame.columns]
+    key = f"data.{role}_column"
+    if wanted is not None:
+        if wanted not in columns:
+            raise LaunchMLError(
+                f"{path}: no column '{wanted}' ({key}); columns are: {', '.join(columns)}"
+                f"{did_you_mean(wanted, columns)}"
+            )
+        return wanted
+    lowered = {c.lower(): c for c in columns}
+    found = [lowered[name] for name in candidates if name in lowered]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise LaunchMLError(
+            f"{path}: cannot tell which column holds the {role}s; set {key} "
+            f"(columns are: {', '.join(columns)})"
+        )
+    raise LaunchMLError(
+        f"{path}: several columns could hold the {role}s ({', '.join(found)}); set {key}"
+    )
+
+
+def load_table(
+    path: Path,
+    fmt: str,
+    text_column: str | None,
+    label_column: str | None,
+    quoting: str = "minimal",
+    require_labels: bool = True,
+) -> Dataset:
+    """Read a text table into a :class:`Dataset`. Rows are named by their line numbers."""
+    frame = read_table(path, fmt, quoting)
+    text_col = pick_column(frame, text_column, TEXT_COLUMN_NAMES, "text", path)
+    label_col = pick_column(frame, label_column, LABEL_COLUMN_NAMES, "label", path)
+    if text_col == label_col:
+        raise LaunchMLError(f"{path}: text and label column are both '{text_col}'")
+    first_line = 2 if fmt in ("csv", "tsv") else 1  # header line for CSV/TSV
+    unit = "row" if fmt == "parquet" else "line"
+    rows = [f"{unit} {i + first_line}" for i in range(len(frame))]
+    texts = ["" if _missing(v) else str(v) for v in frame[text_col]]
+    labels: list[str] = []
+    bad: list[str] = []
+    for row, value in zip(rows, frame[label_col], strict=True):
+        label = "" if _missing(value) else _label_string(value)
+        if not label:
+            bad.append(row)
+        labels.append(label)
+    if bad and require_labels:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise LaunchMLError(f"{path}: empty or NaN label in column '{label_col}' at {shown}")
+    return Dataset(texts, labels, "text", str(path), rows)
+
+
+def _missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return False
+
+
+def _label_string(value: object) -> str:
+    """Label as text; ``3.0`` read from a float column becomes ``"3"``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    if text.lower() in ("nan", "none", "null"):
+        return ""
+    return text

@@ -1,0 +1,109 @@
+"""``tfidf_logreg``: TF-IDF over word and character n-grams + logistic regression.
+
+A strong, fast text baseline that every neural model should be compared with. Saved with skops
+(never pickle); loading only accepts scikit-learn, NumPy and SciPy types.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import skops.io as sio
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, log_loss
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from launchml.config import Config, TfidfLogregConfig
+from launchml.data.dataset import Dataset, Kind
+from launchml.errors import LaunchMLError
+from launchml.models.base import FitContext, Model
+
+FILENAME = "model.skops"
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+
+
+class TfidfLogreg(Model):
+    name: ClassVar[str] = "tfidf_logreg"
+    kinds: ClassVar[tuple[Kind, ...]] = ("text",)
+
+    def __init__(self, options: TfidfLogregConfig, n_classes: int) -> None:
+        self.options = options
+        self.n_classes = n_classes
+
+    @classmethod
+    def from_config(cls, config: Config, labels: list[str]) -> TfidfLogreg:
+        return cls(config.model.tfidf_logreg, len(labels))
+
+    def _build(self, seed: int) -> Pipeline:
+        o = self.options
+        features = [
+            (
+                "word",
+                TfidfVectorizer(
+                    ngram_range=o.word_ngrams,
+                    min_df=o.min_df,
+                    max_features=o.max_features,
+                    sublinear_tf=o.sublinear_tf,
+                    lowercase=True,
+                ),
+            )
+        ]
+        if o.char_ngrams is not None:
+            char = TfidfVectorizer(
+                analyzer="char_wb",
+                ngram_range=o.char_ngrams,
+                min_df=o.min_df,
+                max_features=o.max_features,
+                sublinear_tf=o.sublinear_tf,
+                lowercase=True,
+            )
+            features.append(("char", char))
+        classifier = LogisticRegression(
+            C=o.C, max_iter=o.max_iter, class_weight=o.class_weight, random_state=seed
+        )
+        return Pipeline([("features", FeatureUnion(features)), ("classifier", classifier)])
+
+    def fit(
+        self,
+        train: Dataset,
+        y_train: np.ndarray,
+        val: Dataset | None,
+        y_val: np.ndarray | None,
+        ctx: FitContext,
+    ) -> TfidfLogreg:
+        self.pipeline_ = self._build(ctx.config.train.seed)
+        self.pipeline_.fit(train.inputs, y_train)
+        every = np.arange(self.n_classes)
+        row: dict[str, float | int] = {
+            "epoch": 1,
+            "train_loss": log_loss(y_train, self.predict_proba(train.inputs), labels=every),
+        }
+        if val is not None and y_val is not None:
+            proba = self.predict_proba(val.inputs)
+            row["val_loss"] = log_loss(y_val, proba, labels=every)
+            row["val_accuracy"] = accuracy_score(y_val, proba.argmax(axis=1))
+        ctx.history.append(row)
+        return self
+
+    def predict_proba(self, inputs: list[str] | np.ndarray) -> np.ndarray:
+        proba = self.pipeline_.predict_proba(list(inputs))
+        # Every class index appears in training, so classes_ == 0..n-1; keep the check honest.
+        assert list(self.pipeline_.classes_) == list(range(self.n_classes))
+        return np.asarray(proba, dtype=np.float64)
+
+    def save(self, directory: Path) -> None:
+        sio.dump(self.pipeline_, directory / FILENAME)
+
+    @classmethod
+    def load(cls, directory: Path, config: Config, labels: list[str]) -> TfidfLogreg:
+        path = directory / FILENAME
+        untrusted = sio.get_untrusted_types(file=path)
+        foreign = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+        if foreign:
+            raise LaunchMLError(f"{path}: refusing to load unexpected types {foreign}")
+        model = cls.from_config(config, labels)
+        model.pipeline_ = sio.load(path, trusted=untrusted)
+        return model

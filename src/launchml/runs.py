@@ -1,0 +1,200 @@
+"""The run artifact: one self-describing directory per training run.
+
+Layout::
+
+    RUN/
+      config.yaml    the resolved config
+      labels.json    class index -> the user's label string
+      model files    safetensors (tensors) or skops (scikit-learn objects), never pickle
+      metrics.json   {"val": {...}, "test": {...}}
+      history.csv    one row per epoch
+      meta.json      launchml version, data fingerprint, seed, timings, package versions
+
+A run is assembled in ``RUN.partial/`` and renamed to ``RUN`` only when complete, so a crash
+never leaves a directory that looks like a finished run. ``meta.json`` is written last.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+import yaml
+
+from launchml.config import Config, validate_config
+from launchml.data.clean import clean_texts
+from launchml.data.images import read_image_file
+from launchml.errors import LaunchMLError
+from launchml.models import Model, get_model_class
+
+PARTIAL_SUFFIX = ".partial"
+
+
+def partial_dir(final: Path) -> Path:
+    return final.with_name(final.name + PARTIAL_SUFFIX)
+
+
+def default_run_dir(model_type: str, root: Path = Path("runs")) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = root / f"{stamp}-{model_type}"
+    n = 1
+    while candidate.exists() or partial_dir(candidate).exists():
+        n += 1
+        candidate = root / f"{stamp}-{model_type}-{n}"
+    return candidate
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON through a temporary file and a rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_history(path: Path, history: list[dict[str, Any]]) -> None:
+    columns: list[str] = []
+    for row in history:
+        columns.extend(k for k in row if k not in columns)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns or ["epoch"])
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def finish_run(partial: Path, final: Path) -> None:
+    """Make a complete run visible under its final name (an atomic rename on one filesystem)."""
+    work = partial / "work"
+    if work.exists():
+        shutil.rmtree(work)
+    os.rename(partial, final)
+
+
+class Run:
+    """A finished run loaded from disk: its config, labels, metrics and fitted model.
+
+    Example::
+
+        run = Run.load("runs/shop")
+        run.predict("where is my parcel?")         # -> "order_status"
+        run.predict(["refund please", "hi"])       # -> ["refund_request", ...]
+        run.predict_proba("refund please")         # -> array of len(run.labels)
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        config: Config,
+        labels: list[str],
+        model: Model,
+        metrics: dict[str, Any],
+        meta: dict[str, Any],
+    ) -> None:
+        self.path = path
+        self.config = config
+        self.labels = labels
+        self.model = model
+        self.metrics = metrics
+        self.meta = meta
+
+    @property
+    def kind(self) -> str:
+        return str(self.meta.get("data_kind", "text"))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Run:
+        path = Path(path)
+        if not path.is_dir():
+            hint = " (it was interrupted: resume it with --resume)" if partial_dir(path).is_dir() else ""
+            raise LaunchMLError(f"{path}: run directory not found{hint}")
+        if not (path / "meta.json").is_file():
+            raise LaunchMLError(f"{path}: not a complete launchml run (no meta.json)")
+        raw = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
+        config = validate_config(raw, str(path / "config.yaml"))
+        labels_map = json.loads((path / "labels.json").read_text(encoding="utf-8"))
+        labels = [labels_map[str(i)] for i in range(len(labels_map))]
+        model = get_model_class(config.model.type).load(path, config, labels)
+        metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        return cls(path, config, labels, model, metrics, meta)
+
+    # -- prediction: one input in -> one answer out; a list/batch in -> a list/batch out --------
+
+    def _prepare(self, inputs: Any) -> tuple[list[str] | np.ndarray, bool]:
+        if self.kind == "text":
+            if isinstance(inputs, str):
+                return clean_texts([inputs], self.config.data.clean), True
+            texts = [str(t) for t in inputs]
+            return clean_texts(texts, self.config.data.clean), False
+        return self._prepare_images(inputs)
+
+    def _prepare_images(self, inputs: Any) -> tuple[np.ndarray, bool]:
+        shape = tuple(self.meta["input_shape"])  # (H, W, C)
+        if isinstance(inputs, str | Path):
+            return read_image_file(Path(inputs), shape)[None], True
+        if isinstance(inputs, list) and inputs and isinstance(inputs[0], str | Path):
+            return np.stack([read_image_file(Path(p), shape) for p in inputs]), False
+        array = np.asarray(inputs)
+        single = array.ndim == len(shape) - 1 or (array.ndim == len(shape) and array.shape == shape)
+        if array.ndim == len(shape) - 1:
+            array = array[..., None]
+        batch = array[None] if single else array
+        if batch.shape[1:] != shape:
+            raise LaunchMLError(f"images must have shape {shape} (H, W, C), got {batch.shape[1:]}")
+        return batch.astype(np.uint8), single
+
+    @overload
+    def predict(self, inputs: str) -> str: ...
+    @overload
+    def predict(self, inputs: Any) -> Any: ...
+
+    def predict(self, inputs: Any) -> Any:
+        """The predicted label (the user's string) for one input, or a list for many."""
+        proba, single = self._proba(inputs)
+        predicted = [self.labels[i] for i in proba.argmax(axis=1)]
+        return predicted[0] if single else predicted
+
+    def predict_proba(self, inputs: Any) -> np.ndarray:
+        """Class probabilities in ``self.labels`` order: shape ``(n_classes,)`` for one input,
+        ``(n, n_classes)`` for many."""
+        proba, single = self._proba(inputs)
+        return proba[0] if single else proba
+
+    def _proba(self, inputs: Any) -> tuple[np.ndarray, bool]:
+        prepared, single = self._prepare(inputs)
+        return self.model.predict_proba(prepared), single
+
+
+def list_runs(root: Path) -> list[dict[str, Any]]:
+    """Summaries of the complete runs directly under ``root`` (newest first)."""
+    if not root.is_dir():
+        raise LaunchMLError(f"{root}: directory not found")
+    rows = []
+    for path in sorted(root.iterdir()):
+        meta_path = path / "meta.json"
+        if not meta_path.is_file():
+            continue
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        metrics_path = path / "metrics.json"
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+        rows.append(
+            {
+                "run": path.name,
+                "model": meta.get("model_type"),
+                "created": meta.get("created_at"),
+                "val_accuracy": metrics.get("val", {}).get("accuracy"),
+                "test_accuracy": metrics.get("test", {}).get("accuracy"),
+                "test_macro_f1": metrics.get("test", {}).get("macro_f1"),
+                "train_seconds": meta.get("timings", {}).get("fit_seconds"),
+            }
+        )
+    rows.sort(key=lambda r: r["created"] or "", reverse=True)
+    return rows
+
+
+__all__ = ["Run", "default_run_dir", "finish_run", "list_runs", "partial_dir"]
