@@ -1,0 +1,54 @@
+# The two commands of the README: `make demo` and `make test`. Both set up .venv on a fresh machine.
+# torch is installed first and alone, pinned to the CPU build that lies on this machine's disk;
+# installing anything that depends on torch before it would pull a multi-GB CUDA build.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH := torch==2.13.0
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup demo test lint format test-fast clean
+
+setup: $(STAMP)
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; launchml needs Python 3.11" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+DEMO_RUN := runs/demo-shop
+
+demo: setup
+	@rm -rf $(DEMO_RUN) $(DEMO_RUN).partial
+	$(BIN)/launchml data inspect examples/shop/config.yaml
+	$(BIN)/launchml train examples/shop/config.yaml --out $(DEMO_RUN)
+	$(BIN)/launchml evaluate $(DEMO_RUN) --data examples/shop/test.csv
+	$(BIN)/launchml predict $(DEMO_RUN) --input examples/shop/questions.txt
+	$(BIN)/launchml runs list
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+
+format: setup
+	$(BIN)/ruff format src tests benchmarks examples
+	$(BIN)/ruff check --fix src tests benchmarks examples
+
+# pytest's exit code 5 means "no tests collected": a vanished suite is a failure, not a pass.
+test: lint
+	$(BIN)/python -m pytest -q; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not realdata and not slow"
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,97 @@
+"""Shared fixtures: an in-process CLI runner, tiny datasets, and the real-data location."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from launchml.cli import main
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+INTENTS = {
+    "order_status": [
+        "where is my order", "has my order shipped yet", "track my parcel please",
+        "when will my package arrive", "what is the status of order 123",
+        "is my order on its way", "can you check my delivery status", "order tracking info",
+    ],
+    "refund": [
+        "i want a refund", "give me my money back", "refund my purchase please",
+        "how do i get reimbursed", "can i have a refund for this", "money back request",
+        "please refund the charge", "i need my money returned",
+    ],
+    "change_address": [
+        "change my shipping address", "update delivery address", "i moved, new address please",
+        "ship it to a different address", "wrong address on my order", "edit my address",
+        "can i change where it is delivered", "new postal address for the order",
+    ],
+}  # fmt: skip
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):
+    """Run ``launchml ARGS...`` in-process; returns exit code, stdout and stderr."""
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+def write_csv(path: Path, rows: list[tuple[str, str]], header: tuple[str, str] = ("text", "label")) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def intent_rows() -> list[tuple[str, str]]:
+    return [(text, label) for label, texts in INTENTS.items() for text in texts]
+
+
+@pytest.fixture
+def text_config(tmp_path: Path, intent_rows: list[tuple[str, str]]) -> Path:
+    """A config for a tiny 3-intent text task, with a separate test file."""
+    write_csv(tmp_path / "train.csv", intent_rows)
+    write_csv(
+        tmp_path / "test.csv",
+        [
+            ("where's my parcel", "order_status"),
+            ("refund please", "refund"),
+            ("please change the address", "change_address"),
+            ("has it shipped", "order_status"),
+        ],
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "data:\n  train: train.csv\n  test: test.csv\n  split: {val: 0.25, seed: 0}\n"
+        "model:\n  type: tfidf_logreg\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real datasets not found at {SHARED_DATA} (../shared/data beside the repo)")
+    return SHARED_DATA
