@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -148,7 +149,7 @@ class AugmentConfig(_Section):
     shift: float = Field(0.1, ge=0.0, le=0.5, description="max shift, fraction of the size")
     rotate: float = Field(10.0, ge=0.0, le=180.0, description="max rotation in degrees")
     scale: float = Field(0.1, ge=0.0, lt=1.0, description="max relative zoom in or out")
-    hflip: bool = Field(False, description="random horizontal flips (off: digits are not symmetric)")
+    hflip: bool = Field(False, description="random horizontal flips (off: digits are not mirrored)")
 
 
 class ModelConfig(_Section):
@@ -176,7 +177,7 @@ class ModelConfig(_Section):
 
 
 class TrainConfig(_Section):
-    """Options of the training engine (``launchml.train``) used by every torch model."""
+    """Options of the training engine (``launchml.trainer``) used by every torch model."""
 
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(32, ge=1)
@@ -318,5 +319,6 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
         value = getattr(config.data, name)
         if value is not None:
             path = Path(value).expanduser()
-            setattr(config.data, name, str(path if path.is_absolute() else base_dir / path))
+            # abspath, not resolve(): normalise "a/../b" but keep the user's symlinks
+            setattr(config.data, name, os.path.abspath(path if path.is_absolute() else base_dir / path))
     return config
