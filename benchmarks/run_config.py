@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/run_config.py benchmarks/configs/banking77_tfidf.yaml [--set k=v ...]
+    python benchmarks/run_config.py benchmarks/configs/banking77_tfidf.yaml [--set k=v]
 
 Prints: test accuracy and macro-F1 (re-evaluated from the saved run, as `launchml evaluate`
 would), training and total wall time, peak memory (max RSS), and the machine.
@@ -52,15 +52,23 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     print(f"date: {date.today()}  machine: {cpu_name()}, {os.cpu_count()} cores")
-    print(f"command: python benchmarks/run_config.py {args.config} "
-          + " ".join(f"--set {o}" for o in args.overrides))
-    print(f"model: {config.model.type}  train rows: {run.meta['split_sizes']['train']}  "
-          f"val rows: {run.meta['split_sizes']['val']}")
+    print(
+        f"command: python benchmarks/run_config.py {args.config} "
+        + " ".join(f"--set {o}" for o in args.overrides)
+    )
+    print(
+        f"model: {config.model.type}  train rows: {run.meta['split_sizes']['train']}  "
+        f"val rows: {run.meta['split_sizes']['val']}"
+    )
     if metrics is not None:
-        print(f"test: n {metrics['n']}  accuracy {metrics['accuracy']:.4f}  "
-              f"macro-F1 {metrics['macro_f1']:.4f}")
-    print(f"fit time: {run.meta['timings']['fit_seconds']:.1f} s  "
-          f"train command total: {trained - started:.1f} s  with evaluation: {total:.1f} s")
+        print(
+            f"test: n {metrics['n']}  accuracy {metrics['accuracy']:.4f}  "
+            f"macro-F1 {metrics['macro_f1']:.4f}"
+        )
+    print(
+        f"fit time: {run.meta['timings']['fit_seconds']:.1f} s  "
+        f"train command total: {trained - started:.1f} s  with evaluation: {total:.1f} s"
+    )
     print(f"peak memory (max RSS): {peak_mb:.0f} MB")
 
 

@@ -40,7 +40,9 @@ def with_file(name: str, content: bytes, data_lines: str = "") -> Callable[[Path
     return setup
 
 
-def good_csv(tmp: Path, name: str = "train.csv", header: tuple[str, str] = ("text", "label")) -> None:
+def good_csv(
+    tmp: Path, name: str = "train.csv", header: tuple[str, str] = ("text", "label")
+) -> None:
     write_csv(tmp / name, GOOD_ROWS, header)
 
 

@@ -67,7 +67,9 @@ def test_runs_list(cli, text_config: Path, tmp_path: Path) -> None:
 def test_data_inspect_json_and_exit_code(cli, tmp_path: Path) -> None:
     (tmp_path / "train.csv").write_text("text,label\nhi,a\nhi,a\nyo,b\nhey,\n", encoding="utf-8")
     (tmp_path / "test.csv").write_text("text,label\nhi,a\nnew,c\n", encoding="utf-8")
-    result = cli("data", "inspect", tmp_path / "train.csv", "--test", tmp_path / "test.csv", "--json")
+    result = cli(
+        "data", "inspect", tmp_path / "train.csv", "--test", tmp_path / "test.csv", "--json"
+    )
     assert result.code == 1  # an empty label is a problem that would stop training
     report = json.loads(result.out)
     assert report["sources"]["train"]["duplicate_rows"] == 1

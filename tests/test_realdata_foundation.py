@@ -30,7 +30,9 @@ def test_sst2_tsv_with_bare_quotes_loads_completely(shared_data: Path) -> None:
     from launchml.config import load_config
     from launchml.data.load import load_dataset
 
-    config = load_config({"data": {"train": str(shared_data / "sst2" / "dev.tsv"), "quoting": "none"}})
+    config = load_config(
+        {"data": {"train": str(shared_data / "sst2" / "dev.tsv"), "quoting": "none"}}
+    )
     data = load_dataset(config.data.train, config.data)
     assert len(data) == 872  # PROVENANCE.md: dev 872 rows (1: 444, 0: 428)
     assert data.labels.count("1") == 444

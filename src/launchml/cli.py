@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -40,10 +40,10 @@ def _warn(line: str) -> None:
 @data_app.command("inspect")
 def data_inspect(
     path: Annotated[Path, typer.Argument(help="A data file, an image folder, or a config YAML.")],
-    test: Annotated[Optional[Path], typer.Option(help="A test file to check against.")] = None,
-    val: Annotated[Optional[Path], typer.Option(help="A validation file to check.")] = None,
-    text_column: Annotated[Optional[str], typer.Option(help="Column holding the texts.")] = None,
-    label_column: Annotated[Optional[str], typer.Option(help="Column holding the labels.")] = None,
+    test: Annotated[Path | None, typer.Option(help="A test file to check against.")] = None,
+    val: Annotated[Path | None, typer.Option(help="A validation file to check.")] = None,
+    text_column: Annotated[str | None, typer.Option(help="Column holding the texts.")] = None,
+    label_column: Annotated[str | None, typer.Option(help="Column holding the labels.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="auto|csv|tsv|jsonl|parquet|...")] = "auto",
     quoting: Annotated[str, typer.Option(help="minimal, or none for GLUE-style TSV.")] = "minimal",
     as_json: JsonFlag = False,
@@ -84,11 +84,15 @@ def data_inspect(
 def train_command(
     config: Annotated[Path, typer.Argument(help="The run's config YAML.")],
     set_: Annotated[
-        Optional[list[str]],
-        typer.Option("--set", help="Override a config key, e.g. --set train.epochs=3 (repeatable)."),
+        list[str] | None,
+        typer.Option(
+            "--set", help="Override a config key, e.g. --set train.epochs=3 (repeatable)."
+        ),
     ] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Run directory (default: runs/<time>-<model>).")] = None,
-    resume: Annotated[Optional[Path], typer.Option(help="Continue this interrupted run.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default: runs/<time>-<model>).")
+    ] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue this interrupted run.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Train a model; prints metrics, and the run directory on the last line."""
@@ -114,8 +118,8 @@ def evaluate_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Evaluate a run on labelled data: accuracy, macro-F1, per-class figures."""
-    from launchml.runs import Run
     from launchml.evaluate import evaluate_run
+    from launchml.runs import Run
 
     loaded = Run.load(run)
     metrics, notes = evaluate_run(loaded, data)
@@ -124,27 +128,34 @@ def evaluate_command(
     if as_json:
         _echo_json(metrics)
         return
-    typer.echo(f"n {metrics['n']}  accuracy {metrics['accuracy']:.4f}  "
-               f"macro-F1 {metrics['macro_f1']:.4f}  weighted-F1 {metrics['weighted_f1']:.4f}")
+    typer.echo(
+        f"n {metrics['n']}  accuracy {metrics['accuracy']:.4f}  "
+        f"macro-F1 {metrics['macro_f1']:.4f}  weighted-F1 {metrics['weighted_f1']:.4f}"
+    )
     typer.echo(f"{'class':<30} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}")
     for label, row in metrics["per_class"].items():
-        typer.echo(f"{label:<30} {row['precision']:>9.3f} {row['recall']:>7.3f} "
-                   f"{row['f1']:>7.3f} {row['support']:>8}")
+        typer.echo(
+            f"{label:<30} {row['precision']:>9.3f} {row['recall']:>7.3f} "
+            f"{row['f1']:>7.3f} {row['support']:>8}"
+        )
 
 
 @app.command("predict")
 def predict_command(
     run: Annotated[Path, typer.Argument(help="A finished run directory.")],
-    text: Annotated[Optional[str], typer.Argument(help="One text (or image path) to classify.")] = None,
+    text: Annotated[
+        str | None, typer.Argument(help="One text (or image path) to classify.")
+    ] = None,
     input_file: Annotated[
-        Optional[Path], typer.Option("--input", help="A file with one text (or image path) per line.")
+        Path | None,
+        typer.Option("--input", help="A file with one text (or image path) per line."),
     ] = None,
     top: Annotated[int, typer.Option(help="How many labels to show per input.")] = 3,
     as_json: JsonFlag = False,
 ) -> None:
     """Predict labels (the user's strings) with their probabilities."""
-    from launchml.runs import Run
     from launchml.predict import read_input_lines, top_predictions
+    from launchml.runs import Run
 
     if (text is None) == (input_file is None):
         raise LaunchMLError("give either one TEXT argument or --input FILE")
@@ -176,14 +187,17 @@ def runs_list(
         return
 
     def fmt(value: Any) -> str:
-        return f"{value:.4f}" if isinstance(value, float) else ("-" if value is None else str(value))
+        return (
+            f"{value:.4f}" if isinstance(value, float) else ("-" if value is None else str(value))
+        )
 
     header = f"{'run':<40} {'model':<14} {'val acc':>8} {'test acc':>8} {'test F1':>8} {'fit s':>8}"
     typer.echo(header)
     for r in rows:
         typer.echo(
             f"{r['run']:<40} {r['model']:<14} {fmt(r['val_accuracy']):>8} "
-            f"{fmt(r['test_accuracy']):>8} {fmt(r['test_macro_f1']):>8} {fmt(r['train_seconds']):>8}"
+            f"{fmt(r['test_accuracy']):>8} {fmt(r['test_macro_f1']):>8} "
+            f"{fmt(r['train_seconds']):>8}"
         )
 
 

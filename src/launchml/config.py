@@ -215,9 +215,7 @@ class Config(_Section):
 # Loading, overriding, and turning pydantic's errors into one readable line.
 
 
-def load_config(
-    source: str | Path | dict[str, Any], overrides: list[str] | None = None
-) -> Config:
+def load_config(source: str | Path | dict[str, Any], overrides: list[str] | None = None) -> Config:
     """Load a config from a YAML file (or a dict), apply ``key=value`` overrides, validate.
 
     Relative data paths in a YAML file are resolved against the file's own directory, so a config
@@ -320,5 +318,7 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
         if value is not None:
             path = Path(value).expanduser()
             # abspath, not resolve(): normalise "a/../b" but keep the user's symlinks
-            setattr(config.data, name, os.path.abspath(path if path.is_absolute() else base_dir / path))
+            setattr(
+                config.data, name, os.path.abspath(path if path.is_absolute() else base_dir / path)
+            )
     return config

@@ -76,14 +76,19 @@ def evaluate_run(run: Any, data_path: str | Path) -> tuple[dict[str, Any], list[
 
     data_config = run.config.data.model_copy(deep=True)
     data_config.clean.dedupe = False
-    if data_config.format != "auto" and Path(data_path).suffix.lower() != Path(data_config.train).suffix.lower():
+    if (
+        data_config.format != "auto"
+        and Path(data_path).suffix.lower() != Path(data_config.train).suffix.lower()
+    ):
         data_config.format = "auto"  # a different kind of file than training: detect it
     dataset = load_dataset(str(data_path), data_config, "test")
     dataset, notes = clean_dataset(dataset, data_config.clean)
     if len(dataset) == 0:
         raise LaunchMLError(f"{data_path}: no rows to evaluate")
     if dataset.kind != run.kind:
-        raise LaunchMLError(f"{data_path}: holds {dataset.kind}s but the run was trained on {run.kind}s")
+        raise LaunchMLError(
+            f"{data_path}: holds {dataset.kind}s but the run was trained on {run.kind}s"
+        )
     notes += unseen_label_notes(dataset, run.labels, "evaluation")
     proba = run.model.predict_proba(dataset.inputs)
     return classification_metrics(dataset.labels, proba, run.labels), notes

@@ -84,7 +84,9 @@ def train(
         write_labels(work / "labels.json", splits.labels)
         _seed_everything(config.train.seed)
         model = model_cls.from_config(config, splits.labels)
-        ctx = FitContext(config, splits.labels, work / "work", quiet=quiet, resume=resume is not None)
+        ctx = FitContext(
+            config, splits.labels, work / "work", quiet=quiet, resume=resume is not None
+        )
         ctx.work_dir.mkdir(exist_ok=True)
         y_train = encode_labels(splits.train, splits.labels)
         y_val = encode_labels(splits.val, splits.labels) if splits.val else None
@@ -92,7 +94,9 @@ def train(
         fitted = time.perf_counter()
 
         metrics = {
-            name: classification_metrics(data.labels, model.predict_proba(data.inputs), splits.labels)
+            name: classification_metrics(
+                data.labels, model.predict_proba(data.inputs), splits.labels
+            )
             for name, data in (("val", splits.val), ("test", splits.test))
             if data is not None
         }
@@ -120,7 +124,9 @@ def encode_labels(data: Dataset, labels: list[str]) -> np.ndarray:
     return np.array([index.get(label, -1) for label in data.labels], dtype=np.int64)
 
 
-def _prepare_run_dir(config: Config, out: str | Path | None, resume: str | Path | None) -> tuple[Path, Path]:
+def _prepare_run_dir(
+    config: Config, out: str | Path | None, resume: str | Path | None
+) -> tuple[Path, Path]:
     """Return ``(final, partial)`` paths; the partial directory exists afterwards."""
     if resume is not None:
         final = Path(resume)
@@ -170,7 +176,8 @@ def _meta(config: Config, splits: Splits, timings: dict[str, float]) -> dict[str
         "model_type": config.model.type,
         "seed": config.train.seed,
         "data_kind": train.kind,
-        "data_fingerprint": "sha256:" + fingerprint([config.data.train, config.data.val, config.data.test]),
+        "data_fingerprint": "sha256:"
+        + fingerprint([config.data.train, config.data.val, config.data.test]),
         "input_shape": list(train.inputs.shape[1:]) if train.kind == "image" else None,  # type: ignore[union-attr]
         "split_sizes": {
             "train": len(train),
@@ -187,4 +194,3 @@ def _meta(config: Config, splits: Splits, timings: dict[str, float]) -> dict[str
 
 def write_labels(path: Path, labels: list[str]) -> None:
     write_json(path, {str(i): label for i, label in enumerate(labels)})
-

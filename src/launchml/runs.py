@@ -110,7 +110,11 @@ class Run:
     def load(cls, path: str | Path) -> Run:
         path = Path(path)
         if not path.is_dir():
-            hint = " (it was interrupted: resume it with --resume)" if partial_dir(path).is_dir() else ""
+            hint = (
+                " (it was interrupted: resume it with --resume)"
+                if partial_dir(path).is_dir()
+                else ""
+            )
             raise LaunchMLError(f"{path}: run directory not found{hint}")
         if not (path / "meta.json").is_file():
             raise LaunchMLError(f"{path}: not a complete launchml run (no meta.json)")
@@ -181,7 +185,9 @@ def list_runs(root: Path) -> list[dict[str, Any]]:
             continue
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         metrics_path = path / "metrics.json"
-        metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+        metrics = (
+            json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+        )
         rows.append(
             {
                 "run": path.name,

@@ -28,9 +28,7 @@ def clean_text(text: str, options: CleanConfig) -> str:
     if options.strip_special:
         text = _SPECIAL.sub(" ", text)
     if options.remove_stopwords:
-        text = " ".join(
-            w for w in _WORD.findall(text) if w.lower() not in ENGLISH_STOP_WORDS
-        )
+        text = " ".join(w for w in _WORD.findall(text) if w.lower() not in ENGLISH_STOP_WORDS)
     return _SPACES.sub(" ", text).strip()
 
 

@@ -1,4 +1,4 @@
-"""Images: class-folder trees (PNG/JPEG), MNIST-style ``.npz`` files and IDX (``*-ubyte[.gz]``) files.
+"""Images: class-folder trees (PNG/JPEG), MNIST-style ``.npz`` files, IDX (``*-ubyte[.gz]``) files.
 
 Every loader returns a :class:`Dataset` whose ``inputs`` is a ``uint8`` array ``(N, H, W, C)``.
 """
@@ -29,9 +29,7 @@ def load_image_folder(
     """
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
-        raise LaunchMLError(
-            f"{root}: no class folders; expected {root}/<class name>/<image files>"
-        )
+        raise LaunchMLError(f"{root}: no class folders; expected {root}/<class name>/<image files>")
     files: list[tuple[Path, str]] = []
     for class_dir in class_dirs:
         for path in sorted(class_dir.rglob("*")):
@@ -58,7 +56,9 @@ def load_image_folder(
         array = np.asarray(image, dtype=np.uint8)
         arrays.append(array[..., None] if array.ndim == 2 else array)
     inputs = np.stack(arrays)
-    return Dataset(inputs, [label for _, label in files], "image", str(root), [str(p) for p, _ in files])
+    return Dataset(
+        inputs, [label for _, label in files], "image", str(root), [str(p) for p, _ in files]
+    )
 
 
 def _open_image(path: Path) -> Image.Image:
@@ -96,7 +96,7 @@ def load_npz(path: Path, role: Role) -> Dataset:
 
 
 def load_idx(images_path: Path) -> Dataset:
-    """MNIST IDX files: ``*-images-idx3-ubyte[.gz]`` with its ``*-labels-idx1-ubyte[.gz]`` beside it."""
+    """MNIST IDX: ``*-images-idx3-ubyte[.gz]``, with ``*-labels-idx1-ubyte[.gz]`` beside it."""
     name = images_path.name
     if "images-idx3" not in name:
         raise LaunchMLError(

@@ -128,7 +128,9 @@ def _inspect_source(
     return summary, {t for t in normalised if t}, [label for label in data.labels if label]
 
 
-def _inspect_folder(root: Path, report: dict[str, Any]) -> tuple[dict[str, Any], set[str], list[str]]:
+def _inspect_folder(
+    root: Path, report: dict[str, Any]
+) -> tuple[dict[str, Any], set[str], list[str]]:
     labels: list[str] = []
     keys: set[str] = set()
     sizes: Counter[str] = Counter()
@@ -175,7 +177,9 @@ def _class_summary(labels: list[str]) -> dict[str, Any]:
     return {
         "rows": len(labels),
         "classes": len(counts),
-        "per_class": {label: counts[label] for label in sort_labels(list(counts))} if counts else {},
+        "per_class": {label: counts[label] for label in sort_labels(list(counts))}
+        if counts
+        else {},
     }
 
 
@@ -188,8 +192,10 @@ def format_report(report: dict[str, Any]) -> str:
     """The report as plain text for a terminal."""
     lines: list[str] = []
     for role, s in report["sources"].items():
-        lines.append(f"[{role}] {s['rows']} {'images' if s['kind'] == 'image' else 'rows'}, "
-                     f"{s['classes']} classes ({s['format']})")
+        lines.append(
+            f"[{role}] {s['rows']} {'images' if s['kind'] == 'image' else 'rows'}, "
+            f"{s['classes']} classes ({s['format']})"
+        )
         per_class = s["per_class"]
         if per_class:
             smallest = min(per_class.values())
@@ -201,16 +207,20 @@ def format_report(report: dict[str, Any]) -> str:
                 lines.append(f"    ... and {len(per_class) - 30} more classes")
         if "length_words" in s:
             w = s["length_words"]
-            lines.append(f"  words per text: p5 {w['p5']:.0f}, median {w['p50']:.0f}, "
-                         f"p95 {w['p95']:.0f}, max {w['max']:.0f}")
+            lines.append(
+                f"  words per text: p5 {w['p5']:.0f}, median {w['p50']:.0f}, "
+                f"p95 {w['p95']:.0f}, max {w['max']:.0f}"
+            )
             lines.append(f"  empty rows: {s['empty_rows']}, duplicate rows: {s['duplicate_rows']}")
         if "image_sizes" in s:
             lines.append(f"  sizes: {s['image_sizes']}  modes: {s['image_modes']}")
         if "image_shape" in s:
             lines.append(f"  image shape (H, W, C): {tuple(s['image_shape'])}")
         if "shared_with_train" in s:
-            lines.append(f"  shared with train: {s['shared_with_train']}, "
-                         f"unseen labels: {len(s['unseen_labels'])}")
+            lines.append(
+                f"  shared with train: {s['shared_with_train']}, "
+                f"unseen labels: {len(s['unseen_labels'])}"
+            )
     for problem in report["problems"]:
         lines.append(f"problem: {problem}")
     for warning in report["warnings"]:

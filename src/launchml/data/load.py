@@ -87,7 +87,9 @@ def load_splits(config: DataConfig) -> Splits:
 
     def load_clean(path: str, role: Role) -> Dataset:
         # Duplicates are dropped from training data only: a given val/test file is scored whole.
-        options = config.clean if role == "train" else config.clean.model_copy(update={"dedupe": False})
+        options = (
+            config.clean if role == "train" else config.clean.model_copy(update={"dedupe": False})
+        )
         data, dropped = clean_dataset(load_dataset(path, config, role), options)
         notes.extend(dropped)
         if len(data) == 0:

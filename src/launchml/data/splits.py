@@ -7,9 +7,7 @@ import numpy as np
 from launchml.data.dataset import Dataset
 
 
-def stratified_split(
-    data: Dataset, fraction: float, seed: int
-) -> tuple[Dataset, Dataset | None]:
+def stratified_split(data: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset | None]:
     """Move about ``fraction`` of every class into a second set; returns ``(rest, held_out)``.
 
     Each class with at least two examples gives ``round(fraction * n)`` of them (at least one,

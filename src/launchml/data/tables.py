@@ -26,7 +26,8 @@ def read_table(path: Path, fmt: str, quoting: str = "minimal") -> pd.DataFrame:
             raise LaunchMLError(f"{path}: not a readable Parquet file ({exc})") from None
         if frame.empty:
             raise LaunchMLError(f"{path}: the file has no rows")
-        return frame.astype(object).where(frame.notna(), None).astype("string").astype(object)
+        # Native values, not strings: a float label column (3.0) must read as "3" like JSONL does.
+        return frame.astype(object).where(frame.notna(), None)
     text = _read_utf8(path)
     if not text.strip():
         raise LaunchMLError(f"{path}: the file is empty")
@@ -47,7 +48,27 @@ def read_table(path: Path, fmt: str, quoting: str = "minimal") -> pd.DataFrame:
         raise LaunchMLError(f"{path}: the file is empty") from None
     if frame.empty:
         raise LaunchMLError(f"{path}: the file has a header but no rows")
+    if text.count("\n") + (not text.endswith("\n")) != len(frame) + 1:
+        # blank lines or quoted line breaks: record i no longer starts on line i + 2
+        lines = _record_lines(text, sep, csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL)
+        if lines is not None and len(lines) == len(frame):
+            frame.attrs["lines"] = lines
     return frame
+
+
+def _record_lines(text: str, sep: str, quoting: int) -> list[int] | None:
+    """The 1-based line on which each data record starts, or None if the csv module disagrees."""
+    starts: list[int] = []
+    end = 0
+    try:
+        reader = csv.reader(io.StringIO(text), delimiter=sep, quoting=quoting)
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if record and not (len(record) == 1 and not record[0].strip()):  # pandas skips blanks
+                starts.append(start)
+    except csv.Error:
+        return None
+    return starts[1:]  # the first record is the header
 
 
 def _read_utf8(path: Path) -> str:
@@ -64,9 +85,12 @@ def _read_utf8(path: Path) -> str:
 
 def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
     records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = []
+    # split on "\n" only: str.splitlines() would also break on U+2028 inside a JSON string
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
+        lines.append(number)
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -75,7 +99,9 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
             raise LaunchMLError(f"{path}: line {number} is not a JSON object")
         records.append(record)
     frame = pd.DataFrame.from_records(records)
-    return frame.astype(object).where(frame.notna(), None)
+    frame = frame.astype(object).where(frame.notna(), None)
+    frame.attrs["lines"] = lines  # blank lines are skipped, so rows keep their true line numbers
+    return frame
 
 
 def _parser_message(exc: Exception) -> str:
@@ -130,7 +156,8 @@ def load_table(
         raise LaunchMLError(f"{path}: text and label column are both '{text_col}'")
     first_line = 2 if fmt in ("csv", "tsv") else 1  # header line for CSV/TSV
     unit = "row" if fmt == "parquet" else "line"
-    rows = [f"{unit} {i + first_line}" for i in range(len(frame))]
+    numbers = frame.attrs.get("lines") or [i + first_line for i in range(len(frame))]
+    rows = [f"{unit} {n}" for n in numbers]
     texts = ["" if _missing(v) else str(v) for v in frame[text_col]]
     labels: list[str] = []
     bad: list[str] = []

@@ -23,7 +23,7 @@ _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
 def split_words(text: str, lowercase: bool = True) -> list[str]:
-    """Words and single punctuation marks: ``"Where's it?"`` -> ``["where", "'", "s", "it", "?"]``."""
+    """Words and punctuation marks: ``"Where's it?"`` -> ``["where", "'", "s", "it", "?"]``."""
     return _TOKEN.findall(text.lower() if lowercase else text)
 
 
@@ -83,4 +83,11 @@ def load_wordpiece(model_dir: str | Path) -> Any:
         )
     from transformers import AutoTokenizer  # heavy import, only when needed
 
-    return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    try:
+        return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    except (OSError, ValueError) as exc:  # e.g. vocab.txt without a config naming the class
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LaunchMLError(
+            f"{path}: cannot load the tokenizer ({first}); a vocab.txt needs a config.json or "
+            "tokenizer_config.json beside it that names the tokenizer class"
+        ) from None
