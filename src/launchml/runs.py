@@ -144,13 +144,14 @@ class Run:
         if isinstance(inputs, list) and inputs and isinstance(inputs[0], str | Path):
             return np.stack([read_image_file(Path(p), shape) for p in inputs]), False
         array = np.asarray(inputs)
-        single = array.ndim == len(shape) - 1 or (array.ndim == len(shape) and array.shape == shape)
-        if array.ndim == len(shape) - 1:
-            array = array[..., None]
-        batch = array[None] if single else array
-        if batch.shape[1:] != shape:
-            raise LaunchMLError(f"images must have shape {shape} (H, W, C), got {batch.shape[1:]}")
-        return batch.astype(np.uint8), single
+        gray = shape[2] == 1
+        if array.shape == shape or (gray and array.shape == shape[:2]):
+            return array.reshape((1, *shape)).astype(np.uint8), True
+        if array.shape[1:] == shape or (gray and array.shape[1:] == shape[:2]):
+            return array.reshape((len(array), *shape)).astype(np.uint8), False
+        raise LaunchMLError(
+            f"images must have shape {shape} (H, W, C), or a batch of them; got {array.shape}"
+        )
 
     @overload
     def predict(self, inputs: str) -> str: ...
