@@ -119,7 +119,7 @@ def load_example(name_or_path: str) -> Example:
     if looks_like_path:
         raise LaunchMLError(f"example file {name_or_path!r} not found")
     raise LaunchMLError(
-        f"unknown example {name_or_path!r}{did_you_mean(name_or_path, BUILTIN)}; "
+        f"unknown example {name_or_path!r}{_hint(name_or_path, BUILTIN)}"
         f"built-in examples are {', '.join(BUILTIN)}, or pass a .yaml/.json file"
     )
 
@@ -155,7 +155,7 @@ def example_from_dict(data: Any, name: str, source: str) -> Example:
     for key in data:
         if key not in allowed:
             raise LaunchMLError(
-                f"{source}: unknown key {key!r}{did_you_mean(str(key), allowed)}; "
+                f"{source}: unknown key {key!r}{_hint(str(key), allowed)}"
                 f"allowed keys are {', '.join(allowed)}"
             )
     missing = [key for key in REQUIRED_KEYS if key not in data]
@@ -197,6 +197,12 @@ def example_from_dict(data: Any, name: str, source: str) -> Example:
     )
 
 
+def _hint(word: str, choices: Any) -> str:
+    """``"; did you mean 'x'? "`` or ``"; "``, to put between a complaint and the options."""
+    suggestion = did_you_mean(word, choices)
+    return f"{suggestion} " if suggestion else "; "
+
+
 def _short(value: Any, limit: int = 60) -> str:
     """``repr`` cut to ``limit`` characters, so an error stays one readable line."""
     text = repr(value)
@@ -226,7 +232,7 @@ def _activations(value: Any, n_layers: int, source: str) -> list[str]:
         act = _ACTIVATION_ALIASES.get(str(raw).lower(), str(raw).lower())
         if act not in ACTIVATIONS:
             raise LaunchMLError(
-                f"{source}: activations[{i}] is {raw!r}{did_you_mean(str(raw), ACTIVATIONS)}; "
+                f"{source}: activations[{i}] is {raw!r}{_hint(str(raw), ACTIVATIONS)}"
                 f"expected one of {', '.join(ACTIVATIONS)}"
             )
         result.append(act)
@@ -237,7 +243,7 @@ def _loss(value: Any, output_activation: str, source: str) -> str:
     loss = _LOSS_ALIASES.get(str(value).lower(), str(value).lower())
     if loss not in LOSSES:
         raise LaunchMLError(
-            f"{source}: loss is {value!r}{did_you_mean(str(value), LOSSES)}; "
+            f"{source}: loss is {value!r}{_hint(str(value), LOSSES)}"
             f"expected one of {', '.join(LOSSES)}"
         )
     if output_activation not in LOSS_OUTPUTS[loss]:

@@ -7,7 +7,8 @@ Any test in the suite can call these on any :class:`~launchml.reference.network.
     report = compare_with_torch(net, x, y)
     assert report.ok, report
 
-torch is imported inside :func:`compare_with_torch` only, so ``launchml.reference`` stays NumPy-only.
+torch is imported inside :func:`compare_with_torch` only, so ``launchml.reference`` stays
+NumPy-only.
 """
 
 from __future__ import annotations
