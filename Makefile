@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test lint format test-fast clean
+.PHONY: setup demo test lint format test-fast test-browser clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,14 @@ test: lint
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not realdata and not slow"
+
+# The report rendered in headless Chromium (Debian's package; about a minute to install, so it is
+# not part of `make test`; CI runs it right after).
+CHROMIUM_INSTALL ?= $(if $(filter 0,$(shell id -u)),,sudo )apt-get
+test-browser: setup
+	@command -v chromium >/dev/null 2>&1 || { $(CHROMIUM_INSTALL) update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(CHROMIUM_INSTALL) install -y -q chromium; }
+	$(BIN)/python -m pytest -q -m browser
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -115,29 +115,72 @@ def train_command(
 def evaluate_command(
     run: Annotated[Path, typer.Argument(help="A finished run directory.")],
     data: Annotated[Path, typer.Option(help="Labelled data to evaluate on.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write metrics.json and misclassified.csv into this directory."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Evaluate a run on labelled data: accuracy, macro-F1, per-class figures."""
-    from launchml.evaluate import evaluate_run
+    """Evaluate a run on labelled data: accuracy, F1, calibration, confusions, speed, mistakes."""
+    from launchml.evaluate import evaluate_path
+    from launchml.evaluate_output import evaluation_json, format_evaluation, write_evaluation
     from launchml.runs import Run
 
-    loaded = Run.load(run)
-    metrics, notes = evaluate_run(loaded, data)
+    evaluation = evaluate_path(Run.load(run), data)
+    for note in evaluation.notes:
+        _warn(f"warning: {note}")
+    if out is not None:
+        for path in write_evaluation(evaluation, out):
+            _warn(f"wrote {path}")
+    if as_json:
+        _echo_json(evaluation_json(evaluation))
+        return
+    typer.echo(format_evaluation(evaluation))
+
+
+@app.command("report")
+def report_command(
+    run: Annotated[Path, typer.Argument(help="A finished run directory.")],
+    out: Annotated[
+        Path | None, typer.Option(help="The HTML file to write (default: RUN/report.html).")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Evaluate on this labelled data instead of the test split.")
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report of a run (curves, errors, calibration, data)."""
+    from launchml.report import build_report
+
+    typer.echo(str(build_report(run, out=out, data=data)))
+
+
+@app.command("compare")
+def compare_command(
+    runs: Annotated[list[Path], typer.Argument(help="Finished run directories.")],
+    data: Annotated[
+        Path | None, typer.Option(help="Score every run on this labelled data (fair comparison).")
+    ] = None,
+    sort: Annotated[
+        str, typer.Option(help="accuracy, macro_f1, ece, train_seconds, latency_ms, size_mb, ...")
+    ] = "macro_f1",
+    html: Annotated[Path | None, typer.Option(help="Also write the leaderboard as HTML.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """A leaderboard of runs: accuracy, macro-F1, ECE, training time, latency, size."""
+    from launchml.compare import compare_runs, format_leaderboard, leaderboard_html
+
+    rows, notes = compare_runs(list(runs), data=data, sort=sort)
     for note in notes:
         _warn(f"warning: {note}")
+    if html is not None:
+        if not html.parent.is_dir():
+            raise LaunchMLError(f"{html.parent}: directory not found (--html)")
+        html.write_text(leaderboard_html(rows, notes, sort), encoding="utf-8")
+        _warn(f"wrote {html}")
     if as_json:
-        _echo_json(metrics)
+        _echo_json(rows)
         return
-    typer.echo(
-        f"n {metrics['n']}  accuracy {metrics['accuracy']:.4f}  "
-        f"macro-F1 {metrics['macro_f1']:.4f}  weighted-F1 {metrics['weighted_f1']:.4f}"
-    )
-    typer.echo(f"{'class':<30} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}")
-    for label, row in metrics["per_class"].items():
-        typer.echo(
-            f"{label:<30} {row['precision']:>9.3f} {row['recall']:>7.3f} "
-            f"{row['f1']:>7.3f} {row['support']:>8}"
-        )
+    typer.echo(format_leaderboard(rows))
 
 
 @app.command("predict")
