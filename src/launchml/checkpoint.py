@@ -35,6 +35,7 @@ def write_checkpoint(path: Path, groups: dict[str, dict[str, torch.Tensor]], sta
         for name, tensor in tensors.items():
             # safetensors refuses tensors that share memory or are not contiguous: copy them
             flat[f"{group}/{name}"] = tensor.detach().contiguous().clone()
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     save_file(flat, str(tmp), metadata={_STATE_KEY: json.dumps(state)})
     os.replace(tmp, path)

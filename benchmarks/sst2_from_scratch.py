@@ -1,0 +1,84 @@
+"""SST-2 (67k training phrases, 872 dev sentences) with the from-scratch ``lstm`` or ``textcnn``.
+
+2,000 random training rows are held out for validation (early stopping, best epoch); the dev set
+is only used once, at the end, for the reported accuracy.
+
+    .venv/bin/python benchmarks/sst2_from_scratch.py lstm --set train.threads=1
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from scratch_common import report, sst2
+
+from launchml.config import apply_override, load_config
+from launchml.data.dataset import Dataset
+from launchml.models import FitContext, get_model_class
+
+DEFAULTS = {
+    "lstm": {
+        "model": {"type": "lstm", "lstm": {"embedding_dim": 128, "hidden_size": 128,
+                                           "dropout": 0.5, "pooling": "max"}},
+        "train": {"epochs": 4, "batch_size": 64, "lr": 2e-3,
+                  "early_stopping": {"metric": "val_accuracy", "patience": 2}},
+    },
+    "textcnn": {
+        "model": {"type": "textcnn", "textcnn": {"embedding_dim": 128, "filters": 100}},
+        "train": {"epochs": 4, "batch_size": 64, "lr": 2e-3,
+                  "early_stopping": {"metric": "val_accuracy", "patience": 2}},
+    },
+}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("model", choices=sorted(DEFAULTS))
+    parser.add_argument("--set", action="append", default=[], help="config override KEY=VALUE")
+    args = parser.parse_args()
+
+    raw = {"data": {"train": "train.tsv"}, **DEFAULTS[args.model]}
+    for item in args.set:
+        apply_override(raw, item)
+    config = load_config(raw)
+    texts, y = sst2("train")
+    dev_texts, y_dev = sst2("dev")
+    order = np.random.default_rng(0).permutation(len(texts))
+    val_idx, train_idx = order[:2000], order[2000:]
+    labels = ["0", "1"]
+
+    def subset(idx: np.ndarray) -> Dataset:
+        return Dataset([texts[i] for i in idx], [labels[y[i]] for i in idx], "text", "sst2")
+
+    cls = get_model_class(args.model)
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = FitContext(config, labels, Path(tmp), quiet=False)
+        started = time.perf_counter()
+        model = cls.from_config(config, labels).fit(
+            subset(train_idx), y[train_idx], subset(val_idx), y[val_idx], ctx
+        )
+        seconds = time.perf_counter() - started
+    accuracy = float((model.predict_proba(dev_texts).argmax(1) == y_dev).mean())
+    report(
+        {
+            "model": args.model,
+            "config": config.model_dump(mode="json", include={"model", "train"}),
+            "train_rows": len(train_idx),
+            "dev_accuracy": round(accuracy, 4),
+            "train_seconds": round(seconds, 1),
+            "train_samples_per_s": round(len(train_idx) * len(ctx.history) / seconds),
+            "epochs_run": len(ctx.history),
+            "history": [
+                {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+                for row in ctx.history
+            ],
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""What the torch models share: turning a Dataset into tensors, fitting with the engine, saving.
+
+A torch model type only says how to build its ``nn.Module`` from a small JSON-able description
+(``spec_``: input shape or vocabulary size, number of classes, its options). Everything else —
+encoding images and texts, training (:mod:`launchml.trainer`), prediction, and the saved files — is
+here:
+
+- ``weights.safetensors``: the module's ``state_dict`` (never pickle);
+- ``model.json``: ``spec_``, enough to rebuild the module before loading the weights;
+- ``vocab.json`` (word tokenizer) or ``tokenizer/`` (a copy of the WordPiece tokenizer).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from pydantic import BaseModel
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from launchml import trainer as engine
+from launchml.augment import Augment
+from launchml.config import Config, TrainConfig, VocabConfig
+from launchml.data.dataset import Dataset
+from launchml.data.vocab import WordVocab, load_wordpiece
+from launchml.errors import LaunchMLError
+from launchml.models.base import FitContext, Model
+
+WEIGHTS = "weights.safetensors"
+SPEC = "model.json"
+VOCAB = "vocab.json"
+TOKENIZER_DIR = "tokenizer"
+
+
+class ImageInputs:
+    """uint8 images ``(N, H, W, C)`` kept as uint8 ``(N, C, H, W)``; batches are float in [0, 1]."""
+
+    def __init__(self, images: np.ndarray) -> None:
+        self.x = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return (self.x[index].float().div_(255.0),)
+
+
+class TokenInputs:
+    """Token-id sequences; a batch is ``(ids (B, T) padded with pad_id, lengths (B,))``."""
+
+    def __init__(self, sequences: list[list[int]], pad_id: int) -> None:
+        self.sequences = [torch.tensor(s, dtype=torch.long) for s in sequences]
+        self.lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
+        self.pad_id = pad_id
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        rows = [self.sequences[i] for i in index.tolist()]
+        ids = nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=self.pad_id)
+        return ids, self.lengths[index]
+
+
+class TorchModel(Model):
+    """Base of the torch model types; subclasses set ``name``/``kinds``/``options_class``."""
+
+    options_class: ClassVar[type[BaseModel]]
+
+    def __init__(
+        self,
+        options: Any,
+        train_options: TrainConfig,
+        vocab_options: VocabConfig,
+        labels: list[str],
+    ) -> None:
+        self.options = options
+        self.train_options = train_options
+        self.vocab_options = vocab_options
+        self.labels = labels
+
+    @classmethod
+    def from_config(cls, config: Config, labels: list[str]) -> TorchModel:
+        options = getattr(config.model, cls.name)
+        return cls(options, config.train, config.data.vocab, labels)
+
+    # -- what a subclass provides -----------------------------------------------------------
+
+    def build_module(self, spec: dict[str, Any]) -> nn.Module:
+        """The untrained module for ``spec`` (see :meth:`describe`)."""
+        raise NotImplementedError
+
+    def max_length(self) -> int:
+        return int(getattr(self.options, "max_length", 512))
+
+    def tokenizer_name(self) -> str:
+        return str(getattr(self.options, "tokenizer", "word"))
+
+    # -- training and prediction ------------------------------------------------------------
+
+    def fit(
+        self,
+        train: Dataset,
+        y_train: np.ndarray,
+        val: Dataset | None,
+        y_val: np.ndarray | None,
+        ctx: FitContext,
+    ) -> TorchModel:
+        if train.kind not in self.kinds:
+            raise LaunchMLError(
+                f"model type '{self.name}' trains on {' or '.join(self.kinds)} data, "
+                f"got {train.kind} data from {train.source}; pick another model.type"
+            )
+        if train.kind == "text":
+            self._fit_tokenizer(train.inputs)  # type: ignore[arg-type]
+        self.spec_ = self.describe(train)
+        torch.manual_seed(self.train_options.seed)  # weight initialisation
+        self.module_ = self.build_module(self.spec_)
+        transform = None
+        if train.kind == "image" and self.train_options.augment.enabled:
+            transform = Augment(self.train_options.augment)
+        val_inputs = self._inputs(val.inputs) if val is not None and len(val) else None
+        engine.fit(
+            self.module_,
+            self._inputs(train.inputs),
+            np.asarray(y_train, dtype=np.int64),
+            val_inputs,
+            None if val_inputs is None else np.asarray(y_val, dtype=np.int64),
+            self.train_options,
+            ctx.work_dir,
+            quiet=ctx.quiet,
+            resume=ctx.resume,
+            history=ctx.history,
+            transform=transform,
+        )
+        return self
+
+    def describe(self, train: Dataset) -> dict[str, Any]:
+        """The JSON-able facts needed to rebuild the module: data shape and options."""
+        spec: dict[str, Any] = {
+            "type": self.name,
+            "kind": train.kind,
+            "n_classes": len(self.labels),
+            "options": self.options.model_dump(mode="json"),
+        }
+        if train.kind == "image":
+            assert isinstance(train.inputs, np.ndarray)
+            spec["input_shape"] = list(train.inputs.shape[1:])  # H, W, C
+        else:
+            spec["tokenizer"] = self.tokenizer_name()
+            spec["vocab_size"] = self._vocab_size()
+            spec["pad_id"] = self._pad_id()
+        return spec
+
+    def predict_proba(self, inputs: list[str] | np.ndarray) -> np.ndarray:
+        if self.spec_["kind"] == "image":
+            inputs = np.asarray(inputs)
+            expected = tuple(self.spec_["input_shape"])
+            if inputs.ndim != 4 or inputs.shape[1:] != expected:
+                raise LaunchMLError(
+                    f"images of shape (H, W, C) = {expected} expected, got {inputs.shape[1:]}"
+                )
+        logits = engine.predict_logits(
+            self.module_, self._inputs(inputs), self.train_options.eval_batch_size
+        )
+        if len(logits) == 0:
+            return np.zeros((0, len(self.labels)))
+        return torch.softmax(logits.double(), dim=1).numpy()
+
+    def _inputs(self, inputs: list[str] | np.ndarray) -> engine.Inputs:
+        if self.spec_["kind"] == "image":
+            return ImageInputs(np.asarray(inputs))
+        return TokenInputs([self._encode(text) for text in inputs], self._pad_id())
+
+    # -- text encoding ----------------------------------------------------------------------
+
+    def _fit_tokenizer(self, texts: list[str]) -> None:
+        name = self.tokenizer_name()
+        if name == "word":
+            v = self.vocab_options
+            self.vocab_ = WordVocab.build(texts, v.min_freq, v.max_size, v.lowercase)
+        else:
+            self.tokenizer_ = load_wordpiece(name)
+
+    def _encode(self, text: str) -> list[int]:
+        if self.tokenizer_name() == "word":
+            ids = self.vocab_.encode(text)
+            unk = self.vocab_.unk_id
+        else:
+            ids = self.tokenizer_(text, add_special_tokens=False)["input_ids"]
+            unk = self.tokenizer_.unk_token_id
+        # An empty text still needs one step (packed LSTMs reject length 0): one unknown token.
+        return ids[: self.max_length()] or [unk]
+
+    def _vocab_size(self) -> int:
+        return len(self.vocab_) if self.tokenizer_name() == "word" else len(self.tokenizer_)
+
+    def _pad_id(self) -> int:
+        if self.tokenizer_name() == "word":
+            return self.vocab_.pad_id
+        pad = self.tokenizer_.pad_token_id
+        return 0 if pad is None else int(pad)
+
+    # -- saving and loading -----------------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().contiguous() for k, v in self.module_.state_dict().items()}
+        save_file(state, str(directory / WEIGHTS))
+        (directory / SPEC).write_text(json.dumps(self.spec_, indent=2), encoding="utf-8")
+        if self.spec_["kind"] == "text":
+            if self.tokenizer_name() == "word":
+                self.vocab_.save(directory / VOCAB)
+            else:  # a copy, so the run works without the original model directory
+                self.tokenizer_.save_pretrained(str(directory / TOKENIZER_DIR))
+
+    @classmethod
+    def load(cls, directory: Path, config: Config, labels: list[str]) -> TorchModel:
+        directory = Path(directory)
+        spec = json.loads((directory / SPEC).read_text(encoding="utf-8"))
+        if spec.get("type") != cls.name:
+            raise LaunchMLError(f"{directory / SPEC}: a '{spec.get('type')}' model, not {cls.name}")
+        model = cls.from_config(config, labels)
+        # The saved options win: they describe the architecture the weights belong to.
+        model.options = cls.options_class.model_validate(spec["options"])
+        if spec["kind"] == "text":
+            if spec["tokenizer"] == "word":
+                model.vocab_ = WordVocab.load(directory / VOCAB)
+            else:
+                model.options = model.options.model_copy(update={"tokenizer": "saved"})
+                model.tokenizer_ = load_wordpiece(directory / TOKENIZER_DIR)
+        model.spec_ = spec
+        model.module_ = model.build_module(spec)
+        model.module_.load_state_dict(load_file(str(directory / WEIGHTS)))
+        model.module_.eval()
+        return model

@@ -1,0 +1,375 @@
+"""The one training loop of every torch model in launchml.
+
+(Named ``trainer`` rather than ``train`` because ``launchml.train`` is the public pipeline
+function; a submodule of that name would replace it as soon as it is imported.)
+
+Nothing in this file knows about any particular model (the minGPT trainer rule): a model hands
+over an ``nn.Module`` that maps a batch of input tensors to class logits, and its examples wrapped
+in an :class:`Inputs` object that turns example indices into such a batch. The loop reads top to
+bottom: setup (threads, seeds, optimiser, loss), resume from a checkpoint, epochs (shuffle with a
+generator seeded from ``(seed, epoch)``, optional augmentation, accumulation, clipping, schedule),
+validation, early stopping, a checkpoint after every epoch, best weights restored at the end.
+
+Because the data order, the augmentation and dropout of an epoch derive only from
+``(seed, epoch)`` and the checkpoint holds everything else, a run killed at any moment and resumed
+ends with exactly the weights of an uninterrupted run (same thread count).
+
+Example::
+
+    history = fit(module, TensorInputs(x), y, TensorInputs(x_val), y_val, config.train,
+                  work_dir=Path("run.partial/work"))
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from launchml import checkpoint as ckpt
+from launchml.config import TrainConfig
+
+CHECKPOINT = "checkpoint.safetensors"
+
+Batch = tuple[torch.Tensor, ...]
+#: ``transform(batch, generator) -> batch``, applied to training batches only (augmentation)
+Transform = Callable[[Batch, torch.Generator], Batch]
+
+
+class Inputs(Protocol):
+    """Examples already turned into tensors; ``batch`` gives the module's positional inputs."""
+
+    def __len__(self) -> int: ...
+
+    def batch(self, index: torch.Tensor) -> Batch: ...
+
+
+class TensorInputs:
+    """Fixed-size examples in one tensor (``batch`` returns ``(x[index],)``)."""
+
+    def __init__(self, x: torch.Tensor) -> None:
+        self.x = x
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def batch(self, index: torch.Tensor) -> Batch:
+        return (self.x[index],)
+
+
+def fit(
+    module: nn.Module,
+    train: Inputs,
+    y_train: np.ndarray,
+    val: Inputs | None,
+    y_val: np.ndarray | None,
+    options: TrainConfig,
+    work_dir: Path | None = None,
+    *,
+    quiet: bool = False,
+    resume: bool = False,
+    history: list[dict[str, Any]] | None = None,
+    transform: Transform | None = None,
+) -> list[dict[str, Any]]:
+    """Train ``module`` in place; return (and fill ``history`` with) one dict per epoch.
+
+    Parameters
+    ----------
+    module: maps ``*train.batch(index)`` to logits ``(batch, n_classes)``.
+    y_train, y_val: class indices (int64).
+    options: the ``train`` section of the config.
+    work_dir: where ``checkpoint.safetensors`` is written after each epoch (None: no checkpoint).
+    resume: continue from the checkpoint in ``work_dir`` when there is one.
+    transform: applied to each training batch with the epoch's generator (augmentation).
+    """
+    history = [] if history is None else history
+    torch.set_num_threads(options.threads or os.cpu_count() or 1)
+    _seed_everything(options.seed)
+    n_classes = _n_classes(module, train)
+    targets = torch.as_tensor(y_train, dtype=torch.long)
+    val_targets = torch.as_tensor(y_val, dtype=torch.long) if y_val is not None else None
+    has_val = val is not None and len(val) > 0
+    weight = _class_weights(options, y_train, n_classes)
+    criterion = nn.CrossEntropyLoss(weight=weight, label_smoothing=options.label_smoothing)
+    optimizer = _optimizer(module, options)
+    n_batches = math.ceil(len(train) / options.batch_size)
+    steps_per_epoch = math.ceil(n_batches / options.accumulate)
+    total_steps = steps_per_epoch * options.epochs
+    stop = options.early_stopping
+    metric = stop.metric if has_val else "train_loss"
+    sign = 1.0 if metric.endswith("loss") else -1.0  # scores are "lower is better"
+
+    loop = {"epoch": 0, "step": 0, "best_score": None, "best_epoch": 0, "bad_epochs": 0,
+            "stopped": False, "lr_scale": 1.0, "plateau_best": None, "plateau_bad": 0}  # fmt: skip
+    best: dict[str, torch.Tensor] | None = None
+    path = work_dir / CHECKPOINT if work_dir is not None else None
+    if resume and path is not None and path.is_file():
+        best = _restore(path, module, optimizer, loop, history)
+
+    progress = None if quiet else _Progress()
+    try:
+        while loop["epoch"] < options.epochs and not loop["stopped"]:
+            epoch = loop["epoch"] + 1
+            started = time.perf_counter()
+            # Everything random in this epoch derives from (seed, epoch): exact resumes.
+            torch.manual_seed(options.seed * 1_000_003 + epoch)
+            generator = torch.Generator().manual_seed(options.seed + epoch)
+            order = torch.randperm(len(train), generator=generator)
+            if progress:
+                progress.start_epoch(epoch, options.epochs, len(train))
+            module.train()
+            total_loss, seen = 0.0, 0
+            for b in range(n_batches):
+                index = order[b * options.batch_size : (b + 1) * options.batch_size]
+                batch = train.batch(index)
+                if transform is not None:
+                    batch = transform(batch, generator)
+                loss = criterion(module(*batch), targets[index])
+                (loss / options.accumulate).backward()
+                if (b + 1) % options.accumulate == 0 or b + 1 == n_batches:
+                    factor = _lr_factor(options, loop["step"], total_steps)
+                    lr = options.lr * loop["lr_scale"] * factor
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
+                    if options.grad_clip is not None:
+                        nn.utils.clip_grad_norm_(module.parameters(), options.grad_clip)
+                    optimizer.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    loop["step"] += 1
+                total_loss += loss.item() * len(index)
+                seen += len(index)
+                if progress:
+                    progress.advance(len(index), total_loss / seen)
+            row: dict[str, Any] = {"epoch": epoch, "train_loss": total_loss / max(seen, 1)}
+            if has_val:
+                assert val is not None and val_targets is not None
+                row.update(evaluate(module, val, val_targets, options.eval_batch_size))
+            row["lr"] = optimizer.param_groups[0]["lr"]
+            row["seconds"] = time.perf_counter() - started
+            score = sign * row[metric]
+            if loop["best_score"] is None or score < loop["best_score"] - stop.min_delta:
+                loop.update(best_score=score, best_epoch=epoch, bad_epochs=0)
+                if has_val:
+                    best = {k: v.detach().clone() for k, v in module.state_dict().items()}
+            else:
+                loop["bad_epochs"] += 1
+                if stop.patience is not None and has_val and loop["bad_epochs"] >= stop.patience:
+                    loop["stopped"] = True
+            if options.schedule == "plateau":
+                _plateau_step(loop, score, options)
+            history.append(row)
+            loop["epoch"] = epoch
+            if progress:
+                progress.end_epoch(row, metric)
+            if path is not None:
+                _save(path, module, optimizer, loop, history, best)
+    finally:
+        if progress:
+            progress.close()
+    if best is not None:  # the weights of the best epoch, not the last one
+        module.load_state_dict(best)
+    module.eval()
+    return history
+
+
+@torch.inference_mode()
+def predict_logits(module: nn.Module, inputs: Inputs, batch_size: int = 512) -> torch.Tensor:
+    """Logits for every example of ``inputs``, in order, in evaluation mode."""
+    module.eval()
+    outputs = [
+        module(*inputs.batch(torch.arange(start, min(start + batch_size, len(inputs)))))
+        for start in range(0, len(inputs), batch_size)
+    ]
+    return torch.cat(outputs) if outputs else torch.empty(0, 0)
+
+
+def evaluate(
+    module: nn.Module, inputs: Inputs, targets: torch.Tensor, batch_size: int = 512
+) -> dict[str, float]:
+    """``val_loss`` (plain cross-entropy), ``val_accuracy`` and ``val_macro_f1``."""
+    logits = predict_logits(module, inputs, batch_size)
+    predicted = logits.argmax(1)
+    n_classes = logits.shape[1]
+    return {
+        "val_loss": nn.functional.cross_entropy(logits, targets).item(),
+        "val_accuracy": (predicted == targets).double().mean().item(),
+        "val_macro_f1": macro_f1(targets.numpy(), predicted.numpy(), n_classes),
+    }
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
+    """Unweighted mean of per-class F1 over the classes present in ``y_true`` or ``y_pred``."""
+    confusion = np.bincount(y_true * n_classes + y_pred, minlength=n_classes**2)
+    confusion = confusion.reshape(n_classes, n_classes)
+    tp = np.diag(confusion).astype(float)
+    denominator = confusion.sum(0) + confusion.sum(1)
+    present = denominator > 0
+    return float(np.mean(2 * tp[present] / denominator[present])) if present.any() else 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Setup helpers.
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _n_classes(module: nn.Module, train: Inputs) -> int:
+    with torch.no_grad():
+        was_training = module.training
+        module.eval()
+        n = module(*train.batch(torch.arange(min(2, len(train))))).shape[1]
+        module.train(was_training)
+    return int(n)
+
+
+def _class_weights(options: TrainConfig, y: np.ndarray, n_classes: int) -> torch.Tensor | None:
+    if options.class_weights == "none":
+        return None
+    if options.class_weights == "balanced":  # as scikit-learn: n / (k * count)
+        counts = np.bincount(y, minlength=n_classes).astype(float)
+        weights = len(y) / (n_classes * np.maximum(counts, 1.0))
+        return torch.tensor(weights, dtype=torch.float32)
+    if len(options.class_weights) != n_classes:
+        from launchml.errors import LaunchMLError
+
+        raise LaunchMLError(
+            f"train.class_weights has {len(options.class_weights)} values but there are "
+            f"{n_classes} classes; give one weight per class (in label order) or 'balanced'"
+        )
+    return torch.tensor(options.class_weights, dtype=torch.float32)
+
+
+def _optimizer(module: nn.Module, options: TrainConfig) -> torch.optim.Optimizer:
+    # Weight decay only on matrices and kernels, not on biases and norm scales (as nanoGPT).
+    params = [p for p in module.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": options.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    if options.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=options.lr, momentum=options.momentum, nesterov=True)
+    if options.optimizer == "adam":
+        # Adam's weight decay is L2 added to the gradient; AdamW decouples it.
+        return torch.optim.Adam(groups, lr=options.lr)
+    return torch.optim.AdamW(groups, lr=options.lr)
+
+
+def _lr_factor(options: TrainConfig, step: int, total: int) -> float:
+    """Multiplier of ``options.lr`` at optimiser step ``step`` (0-based) of ``total``."""
+    if options.schedule == "onecycle":
+        # Cosine up from lr/25 over the first 30% (or warmup_ratio), cosine down to lr/25e4.
+        peak = max(1, int((options.warmup_ratio or 0.3) * total))
+        if step < peak:
+            return _cosine(1 / 25, 1.0, step / peak)
+        return _cosine(1.0, 1 / 25e4, (step - peak) / max(1, total - peak))
+    warmup = int(options.warmup_ratio * total)
+    if step < warmup:
+        return (step + 1) / (warmup + 1)
+    progress = (step - warmup) / max(1, total - warmup)
+    if options.schedule == "cosine":
+        return _cosine(1.0, 0.0, progress)
+    if options.schedule == "linear":
+        return max(0.0, 1.0 - progress)
+    return 1.0  # constant, plateau (scaled by loop["lr_scale"])
+
+
+def _cosine(start: float, end: float, progress: float) -> float:
+    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _plateau_step(loop: dict[str, Any], score: float, options: TrainConfig) -> None:
+    """Reduce-on-plateau: scale the lr by ``plateau_factor`` after ``plateau_patience`` misses."""
+    if loop["plateau_best"] is None or score < loop["plateau_best"]:
+        loop["plateau_best"], loop["plateau_bad"] = score, 0
+        return
+    loop["plateau_bad"] += 1
+    if loop["plateau_bad"] > options.plateau_patience:
+        loop["lr_scale"] *= options.plateau_factor
+        loop["plateau_bad"] = 0
+
+
+# --------------------------------------------------------------------------------------------
+# Checkpoints.
+
+
+def _save(path, module, optimizer, loop, history, best) -> None:  # type: ignore[no-untyped-def]
+    optim_tensors, optim_rest = ckpt.split_optimizer_state(optimizer)
+    rng_tensors, rng_rest = ckpt.rng_state()
+    groups = {"model": module.state_dict(), "optim": optim_tensors, "rng": rng_tensors}
+    if best is not None:
+        groups["best"] = best
+    state = {"loop": loop, "history": history, "optim": optim_rest, "rng": rng_rest}
+    ckpt.write_checkpoint(path, groups, state)
+
+
+def _restore(path, module, optimizer, loop, history) -> dict[str, torch.Tensor] | None:  # type: ignore[no-untyped-def]
+    groups, state = ckpt.read_checkpoint(path)
+    module.load_state_dict(groups["model"])
+    optimizer.load_state_dict(ckpt.join_optimizer_state(groups.get("optim", {}), state["optim"]))
+    ckpt.set_rng_state(groups["rng"], state["rng"])
+    loop.update(state["loop"])
+    history[:] = state["history"]
+    return groups.get("best")
+
+
+class _Progress:
+    """A rich progress bar per epoch (on stderr) with throughput, ETA, loss and the val metric."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>8.0f}/s"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("loss {task.fields[loss]:.4f} {task.fields[val]}"),
+            console=Console(stderr=True),
+        )
+        self.progress.start()
+        self.task: Any = None
+        self.last = ""
+        self.started = 0.0
+        self.seen = 0
+
+    def start_epoch(self, epoch: int, epochs: int, total: int) -> None:
+        self.task = self.progress.add_task(
+            f"epoch {epoch}/{epochs}", total=total, loss=float("nan"), val=self.last, rate=0.0
+        )
+        self.started, self.seen = time.perf_counter(), 0
+
+    def advance(self, n: int, loss: float) -> None:
+        self.seen += n
+        rate = self.seen / max(time.perf_counter() - self.started, 1e-9)
+        self.progress.update(self.task, advance=n, loss=loss, rate=rate)
+
+    def end_epoch(self, row: dict[str, Any], metric: str) -> None:
+        if metric in row and metric != "train_loss":
+            self.last = f"{metric} {row[metric]:.4f}"
+        self.progress.update(self.task, val=self.last)
+
+    def close(self) -> None:
+        self.progress.stop()
