@@ -32,6 +32,7 @@ demo: setup
 	$(BIN)/launchml train examples/shop/config.yaml --out $(DEMO_RUN)
 	$(BIN)/launchml evaluate $(DEMO_RUN) --data examples/shop/test.csv
 	$(BIN)/launchml predict $(DEMO_RUN) --input examples/shop/questions.txt
+	$(BIN)/launchml report $(DEMO_RUN)
 	$(BIN)/launchml runs list
 
 lint: setup
