@@ -168,6 +168,7 @@ def compare_command(
 ) -> None:
     """A leaderboard of runs: accuracy, macro-F1, ECE, training time, latency, size."""
     from launchml.compare import compare_runs, format_leaderboard, leaderboard_html
+    from launchml.runs import write_text_atomic
 
     rows, notes = compare_runs(list(runs), data=data, sort=sort)
     for note in notes:
@@ -175,7 +176,7 @@ def compare_command(
     if html is not None:
         if not html.parent.is_dir():
             raise LaunchMLError(f"{html.parent}: directory not found (--html)")
-        html.write_text(leaderboard_html(rows, notes, sort), encoding="utf-8")
+        write_text_atomic(html, leaderboard_html(rows, notes, sort))
         _warn(f"wrote {html}")
     if as_json:
         _echo_json(rows)

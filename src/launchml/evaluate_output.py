@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
 from launchml.errors import LaunchMLError
 from launchml.evaluate import Evaluation
 from launchml.profiling import busy_machine_note
+from launchml.runs import write_json
 
 METRICS_FILE = "metrics.json"
 MISCLASSIFIED_FILE = "misclassified.csv"
@@ -38,9 +38,10 @@ def write_evaluation(evaluation: Evaluation, out: Path) -> list[Path]:
     summary = evaluation_json(evaluation)
     summary.pop("misclassified")
     metrics_path = out / METRICS_FILE
-    metrics_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    write_json(metrics_path, summary)
     wrong_path = out / MISCLASSIFIED_FILE
-    with wrong_path.open("w", newline="", encoding="utf-8") as handle:
+    partial = wrong_path.with_name(wrong_path.name + ".tmp")  # renamed when complete
+    with partial.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", "input", "true", "predicted", "confidence", "top1", "top2", "top3"])
         for r in evaluation.misclassified:
@@ -49,6 +50,7 @@ def write_evaluation(evaluation: Evaluation, out: Path) -> list[Path]:
                 [r["row"], r["input"] if r["input"] is not None else "", r["true"], r["predicted"],
                  f"{r['confidence']:.6f}", *tops, *[""] * (3 - len(tops))]
             )  # fmt: skip
+    partial.replace(wrong_path)
     return [metrics_path, wrong_path]
 
 

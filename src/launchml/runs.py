@@ -50,11 +50,15 @@ def default_run_dir(model_type: str, root: Path = Path("runs")) -> Path:
     return candidate
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and a rename."""
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file through a temporary file and a rename: never half-written."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def write_history(path: Path, history: list[dict[str, Any]]) -> None:

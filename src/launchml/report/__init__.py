@@ -26,7 +26,7 @@ def build_report(
     """
     from launchml.report.collect import collect
     from launchml.report.page import render
-    from launchml.runs import Run
+    from launchml.runs import Run, write_text_atomic
 
     run = Run.load(run_dir)
     target = Path(out) if out is not None else run.path / "report.html"
@@ -35,9 +35,7 @@ def build_report(
     if not target.parent.is_dir():
         raise LaunchMLError(f"{target.parent}: directory not found (--out)")
     html = render(collect(run, data))
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(target)
+    write_text_atomic(target, html)
     return target
 
 
