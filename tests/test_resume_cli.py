@@ -1,4 +1,4 @@
-"""`launchml train CONFIG --resume RUN` after a real SIGKILL ends where an uninterrupted run ends."""
+"""`launchml train CONFIG --resume RUN` after a real SIGKILL ends as an uninterrupted run."""
 
 from __future__ import annotations
 
