@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import tempfile
 import time
@@ -22,17 +21,8 @@ from pathlib import Path
 from launchml.config import load_config
 from launchml.evaluate import evaluate_run
 from launchml.pipeline import train
+from launchml.profiling import cpu_name
 from launchml.runs import Run
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ import random
 import shutil
 import time
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from launchml.data.load import Splits, fingerprint, load_splits
 from launchml.errors import LaunchMLError
 from launchml.evaluate import classification_metrics
 from launchml.models import FitContext, get_model_class
+from launchml.profiling import package_versions
 from launchml.runs import (
     Run,
     default_run_dir,
@@ -33,11 +33,6 @@ from launchml.runs import (
     write_history,
     write_json,
 )
-
-_REPORTED_PACKAGES = (
-    "numpy", "pandas", "scikit-learn", "torch", "transformers", "tokenizers", "safetensors",
-    "skops", "pydantic",
-)  # fmt: skip
 
 
 def train(
@@ -163,12 +158,6 @@ def _seed_everything(seed: int) -> None:
 
 
 def _meta(config: Config, splits: Splits, timings: dict[str, float]) -> dict[str, Any]:
-    versions = {}
-    for package in _REPORTED_PACKAGES:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
     train = splits.train
     return {
         "launchml_version": __version__,
@@ -188,7 +177,7 @@ def _meta(config: Config, splits: Splits, timings: dict[str, float]) -> dict[str
         "timings": timings,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "packages": versions,
+        "packages": package_versions(),
     }
 
 

@@ -28,7 +28,8 @@ RUN_BOOKKEEPING = frozenset(
     {"config.yaml", "labels.json", "metrics.json", "history.csv", "meta.json", "report.html"}
 )
 REPORTED_PACKAGES = (
-    "launchml", "numpy", "scikit-learn", "torch", "transformers", "tokenizers", "matplotlib",
+    "launchml", "numpy", "pandas", "scikit-learn", "torch", "transformers", "tokenizers",
+    "safetensors", "skops", "pydantic", "matplotlib",
 )  # fmt: skip
 
 
@@ -123,19 +124,24 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def environment() -> dict[str, Any]:
-    """The machine and package versions of *this* process (where figures are measured)."""
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that decide a run's numbers."""
     versions = {}
     for package in REPORTED_PACKAGES:
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             continue
+    return versions
+
+
+def environment() -> dict[str, Any]:
+    """The machine and package versions of *this* process (where figures are measured)."""
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch_threads(),
-        "packages": versions,
+        "packages": package_versions(),
     }
