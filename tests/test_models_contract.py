@@ -50,10 +50,16 @@ def test_every_model_type_trains_saves_and_reloads(name: str, tmp_path: Path) ->
         cls = get_model_class(name)
     except ModuleNotFoundError as exc:  # a registered type whose module is not written yet
         pytest.skip(f"model type '{name}' is registered but not importable yet: {exc}")
+    model: dict = {"type": name}
+    if name == "transformer":  # a miniature BERT instead of the real 90 MB model
+        from tests.test_transformer import tiny_bert_dir
+
+        tiny = {"pretrained": str(tiny_bert_dir(tmp_path / "bert")), "cache_dir": str(tmp_path)}
+        model["transformer"] = tiny
     config = load_config(
         {
             "data": {"train": "unused.csv"},
-            "model": {"type": name},
+            "model": model,
             "train": {"epochs": 2, "batch_size": 8, "threads": 1},
         }
     )

@@ -113,20 +113,40 @@ class CNNConfig(_Section):
 class LSTMConfig(_Section):
     """Embedding -> (bi)LSTM over packed sequences -> masked pooling -> Linear."""
 
-    tokenizer: str = Field("word", description="'word' or a Hugging Face model dir (WordPiece)")
+    tokenizer: str = Field(
+        "word", description="'word', 'minilm' (bundled) or a Hugging Face model dir (WordPiece)"
+    )
+    embeddings: Literal["random", "pretrained"] = Field(
+        "random",
+        description="'pretrained': copy the tokenizer's model's input word embeddings "
+        "(embedding_dim then is their width)",
+    )
+    freeze_embeddings: bool = Field(False, description="never update the embedding layer")
+    embedding_lr_scale: float = Field(1.0, gt=0.0, description="embedding lr = this x train.lr")
     embedding_dim: int = Field(128, ge=1)
     hidden_size: int = Field(128, ge=1)
     layers: int = Field(1, ge=1)
     bidirectional: bool = True
     dropout: float = Field(0.3, ge=0.0, lt=1.0)
-    pooling: Literal["last", "mean", "max"] = "max"
+    pooling: Literal["last", "mean", "max", "max_mean"] = Field(
+        "max", description="'max_mean': max and mean pooled features side by side"
+    )
     max_length: int = Field(256, ge=1, description="tokens kept per text")
 
 
 class TextCNNConfig(_Section):
     """Kim (2014): convolutions of several widths over embeddings, max over time, Linear."""
 
-    tokenizer: str = Field("word", description="'word' or a Hugging Face model dir (WordPiece)")
+    tokenizer: str = Field(
+        "word", description="'word', 'minilm' (bundled) or a Hugging Face model dir (WordPiece)"
+    )
+    embeddings: Literal["random", "pretrained"] = Field(
+        "random",
+        description="'pretrained': copy the tokenizer's model's input word embeddings "
+        "(embedding_dim then is their width)",
+    )
+    freeze_embeddings: bool = Field(False, description="never update the embedding layer")
+    embedding_lr_scale: float = Field(1.0, gt=0.0, description="embedding lr = this x train.lr")
     embedding_dim: int = Field(128, ge=1)
     kernel_sizes: list[int] = Field(default_factory=lambda: [3, 4, 5], min_length=1)
     filters: int = Field(100, ge=1, description="feature maps per kernel size")
@@ -152,6 +172,35 @@ class AugmentConfig(_Section):
     hflip: bool = Field(False, description="random horizontal flips (off: digits are not mirrored)")
 
 
+class TransformerConfig(_Section):
+    """A pretrained Hugging Face encoder with a new classification head (``transformer``).
+
+    ``body``: ``frozen`` encodes the data once (cached) and trains the head alone; ``finetune``
+    trains everything (the head at ``head_lr``, the body at ``train.lr``); ``two_stage`` trains
+    the head on frozen features first, then fine-tunes from that warm start. ``pooling``:
+    ``mean`` over tokens (as sentence-transformers), ``cls`` = Hugging Face's own
+    sequence-classification head (exported as a plain ``AutoModelForSequenceClassification``),
+    ``auto`` = mean when the body is frozen, else cls.
+    """
+
+    pretrained: str = Field("minilm", description="'minilm' (bundled) or a Hugging Face model dir")
+    body: Literal["frozen", "finetune", "two_stage"] = "frozen"
+    pooling: Literal["auto", "mean", "cls"] = "auto"
+    dropout: float = Field(0.1, ge=0.0, lt=1.0, description="before the classifier")
+    normalize: bool = Field(
+        True, description="mean pooling: L2-normalise (as sentence-transformers)"
+    )
+    max_length: int = Field(128, ge=2, description="tokens kept per text, [CLS]/[SEP] included")
+    head_lr: float | None = Field(None, gt=0.0, description="head lr when fine-tuning; None: lr")
+    freeze_layers: int = Field(0, ge=0, description="lowest encoder layers kept frozen")
+    freeze_embeddings: bool = Field(True, description="keep the token embeddings frozen")
+    precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16: CPU autocast")
+    bucket: bool = Field(True, description="length-bucketed training batches")
+    warm_start_epochs: int = Field(10, ge=1, description="two_stage: head-only epochs")
+    warm_start_lr: float = Field(3e-3, gt=0.0, description="two_stage: head-only lr")
+    cache_dir: str | None = Field(None, description="embedding cache; None: ~/.cache/launchml")
+
+
 class ModelConfig(_Section):
     """``type`` picks a registered model; its options live in the section of the same name."""
 
@@ -161,6 +210,7 @@ class ModelConfig(_Section):
     cnn: CNNConfig = CNNConfig()
     lstm: LSTMConfig = LSTMConfig()
     textcnn: TextCNNConfig = TextCNNConfig()
+    transformer: TransformerConfig = TransformerConfig()
 
     @field_validator("type")
     @classmethod

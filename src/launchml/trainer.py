@@ -45,7 +45,14 @@ Transform = Callable[[Batch, torch.Generator], Batch]
 
 
 class Inputs(Protocol):
-    """Examples already turned into tensors; ``batch`` gives the module's positional inputs."""
+    """Examples already turned into tensors; ``batch`` gives the module's positional inputs.
+
+    Optional hooks, used when present (``getattr``), so that plain inputs need neither:
+
+    - ``epoch_order(generator, batch_size) -> Tensor``: the permutation of an epoch, instead of
+      ``randperm`` (e.g. length-bucketed batches). It must draw its randomness from
+      ``generator`` only, so that resumed runs stay exact.
+    """
 
     def __len__(self) -> int: ...
 
@@ -122,7 +129,11 @@ def fit(
             # Everything random in this epoch derives from (seed, epoch): exact resumes.
             torch.manual_seed(options.seed * 1_000_003 + epoch)
             generator = torch.Generator().manual_seed(options.seed + epoch)
-            order = torch.randperm(len(train), generator=generator)
+            epoch_order = getattr(train, "epoch_order", None)
+            if epoch_order is not None:
+                order = epoch_order(generator, options.batch_size)
+            else:
+                order = torch.randperm(len(train), generator=generator)
             if progress:
                 progress.start_epoch(epoch, options.epochs, len(train))
             module.train()
@@ -138,7 +149,7 @@ def fit(
                     factor = _lr_factor(options, loop["step"], total_steps)
                     lr = options.lr * loop["lr_scale"] * factor
                     for group in optimizer.param_groups:
-                        group["lr"] = lr
+                        group["lr"] = lr * group.get("lr_scale", 1.0)
                     if options.grad_clip is not None:
                         nn.utils.clip_grad_norm_(module.parameters(), options.grad_clip)
                     optimizer.step()
@@ -252,12 +263,22 @@ def _class_weights(options: TrainConfig, y: np.ndarray, n_classes: int) -> torch
 
 
 def _optimizer(module: nn.Module, options: TrainConfig) -> torch.optim.Optimizer:
-    # Weight decay only on matrices and kernels, not on biases and norm scales (as nanoGPT).
-    params = [p for p in module.parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": options.weight_decay},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
-    ]
+    # A module may split its parameters into groups whose learning rate is ``lr_scale`` times
+    # the scheduled one (e.g. a pretrained body and a new head): ``param_groups() -> [{"params":
+    # [...], "lr_scale": float}, ...]``. Without that hook, everything is one group at scale 1.
+    param_groups = getattr(module, "param_groups", None)
+    sources = param_groups() if param_groups is not None else [{"params": module.parameters()}]
+    groups = []
+    for source in sources:
+        params = [p for p in source["params"] if p.requires_grad]
+        scale = float(source.get("lr_scale", 1.0))
+        # Weight decay only on matrices and kernels, not on biases and norm scales (as nanoGPT).
+        decay = [p for p in params if p.dim() >= 2]
+        no_decay = [p for p in params if p.dim() < 2]
+        groups += [
+            {"params": decay, "weight_decay": options.weight_decay, "lr_scale": scale},
+            {"params": no_decay, "weight_decay": 0.0, "lr_scale": scale},
+        ]
     if options.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=options.lr, momentum=options.momentum, nesterov=True)
     if options.optimizer == "adam":

@@ -13,6 +13,7 @@ _REGISTRY: dict[str, str] = {
     "cnn": "launchml.models.cnn:CNN",
     "lstm": "launchml.models.lstm:LSTM",
     "textcnn": "launchml.models.textcnn:TextCNN",
+    "transformer": "launchml.models.transformer:Transformer",
 }
 
 

@@ -4,6 +4,10 @@ Each kernel width ``k`` gives ``filters`` feature maps; each map is max-pooled o
 that start on a real token (windows of texts shorter than ``k`` see zero padding, as in the
 paper), so extra padding never changes a prediction. The pooled features go through dropout to a
 linear layer.
+
+The embedding layer starts random, or from a pretrained model's input word embeddings
+(``embeddings: pretrained``, see :mod:`launchml.models.torch_base`); ``freeze_embeddings`` keeps
+it fixed (Kim's "static" variant) and ``embedding_lr_scale`` scales its learning rate.
 """
 
 from __future__ import annotations
@@ -16,21 +20,32 @@ from torch import nn
 
 from launchml.config import TextCNNConfig
 from launchml.data.dataset import Kind
-from launchml.models.torch_base import TorchModel
+from launchml.models.torch_base import TorchModel, embedding_param_groups
 
 
 class TextCNNNet(nn.Module):
     def __init__(
-        self, vocab_size: int, pad_id: int, n_classes: int, options: TextCNNConfig
+        self,
+        vocab_size: int,
+        pad_id: int,
+        n_classes: int,
+        options: TextCNNConfig,
+        embedding_dim: int | None = None,
     ) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, options.embedding_dim, padding_idx=pad_id)
+        self.embedding_lr_scale = options.embedding_lr_scale
+        embedding_dim = embedding_dim or options.embedding_dim
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
+        self.embedding.weight.requires_grad_(not options.freeze_embeddings)
         self.kernel_sizes = list(options.kernel_sizes)
         self.convs = nn.ModuleList(
-            nn.Conv1d(options.embedding_dim, options.filters, k) for k in self.kernel_sizes
+            nn.Conv1d(embedding_dim, options.filters, k) for k in self.kernel_sizes
         )
         self.dropout = nn.Dropout(options.dropout)
         self.out = nn.Linear(options.filters * len(self.kernel_sizes), n_classes)
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        return embedding_param_groups(self, self.embedding_lr_scale)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         x = self.embedding(ids).transpose(1, 2)  # (B, E, T)
@@ -53,4 +68,10 @@ class TextCNN(TorchModel):
 
     def build_module(self, spec: dict[str, Any]) -> nn.Module:
         options = TextCNNConfig.model_validate(spec["options"])
-        return TextCNNNet(spec["vocab_size"], spec["pad_id"], spec["n_classes"], options)
+        return TextCNNNet(
+            spec["vocab_size"],
+            spec["pad_id"],
+            spec["n_classes"],
+            options,
+            spec.get("embedding_dim"),  # set when the embeddings are pretrained
+        )

