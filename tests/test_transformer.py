@@ -246,3 +246,51 @@ def test_param_groups_give_the_head_its_own_learning_rate(tiny_bert: Path) -> No
         assert ids == {id(p) for p in net.parameters()}  # every parameter, once
         assert not {id(p) for p in body["params"]} & {id(p) for p in head["params"]}
         assert {id(p) for p in net.head().parameters()} == {id(p) for p in head["params"]}
+
+
+class _Killed(Exception):
+    """Stands in for a crash right after a checkpoint was written."""
+
+
+@pytest.mark.parametrize("body", ["finetune", "two_stage"])
+def test_resume_after_a_crash_matches_an_uninterrupted_run(
+    body: str,
+    tiny_bert: Path,
+    intent_files: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run that dies after the first fine-tuning epoch's checkpoint, resumed, ends with the
+    same weights as a run that never stopped (two_stage: the finished head stage is not redone)."""
+    from launchml import trainer
+
+    config = config_dict(
+        intent_files, tiny_bert, tmp_path / "cache", body=body, warm_start_epochs=2
+    )
+    config["train"]["epochs"] = 3
+    whole = launchml.train(config, out=tmp_path / "whole")
+
+    real_save = trainer._save
+    saved_stages: list[str] = []
+    crash = {"armed": True}
+
+    def save_then_die(path: Path, *args: Any, **kwargs: Any) -> None:
+        real_save(path, *args, **kwargs)
+        saved_stages.append(path.parent.name)
+        if path.parent.name == "body" and crash["armed"]:
+            raise _Killed
+
+    monkeypatch.setattr(trainer, "_save", save_then_die)
+    with pytest.raises(_Killed):
+        launchml.train(config, out=tmp_path / "resumed")
+    assert (tmp_path / "resumed.partial").is_dir() and not (tmp_path / "resumed").exists()
+    head_epochs = saved_stages.count("head")
+    assert head_epochs == (0 if body == "finetune" else 2)
+
+    crash["armed"] = False
+    resumed = launchml.train(config, resume=tmp_path / "resumed")
+    assert saved_stages.count("head") == head_epochs  # the finished head stage was not redone
+    assert saved_stages.count("body") == 3  # epoch 1 before the crash, epochs 2 and 3 after
+    history = (tmp_path / "resumed" / "history.csv").read_text().splitlines()
+    assert len(history) == len((tmp_path / "whole" / "history.csv").read_text().splitlines())
+    np.testing.assert_allclose(resumed.predict_proba(TEXTS), whole.predict_proba(TEXTS), atol=1e-6)
