@@ -38,6 +38,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/mypy src
 
 format: setup
 	$(BIN)/ruff format src tests benchmarks examples
@@ -60,4 +61,4 @@ test-browser: setup
 	$(BIN)/python -m pytest -q -m browser
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -86,7 +86,9 @@ def join_optimizer_state(tensors: dict[str, torch.Tensor], rest: dict) -> dict[s
 
 
 def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    legacy = np.random.get_state(legacy=True)
+    assert isinstance(legacy, tuple)  # the global generator is MT19937: the legacy tuple form
+    kind, keys, pos, has_gauss, cached = legacy
     version, internal, gauss_next = random.getstate()
     tensors = {"torch": torch.get_rng_state(), "numpy": torch.from_numpy(keys.astype(np.int64))}
     plain = {

@@ -46,7 +46,8 @@ def compare_runs(
         )
     if not run_dirs:
         raise LaunchMLError("give at least one run directory")
-    rows, notes = [], []
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
     for run_dir in run_dirs:
         row, row_notes = _score(Path(run_dir), data, measure)
         rows.append(row)

@@ -161,7 +161,7 @@ def misclassified(
     ``input`` the text (``None`` for images).
     """
     order = np.argsort(-proba, axis=1, kind="stable")[:, :top]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, true in enumerate(data.labels):
         best = int(order[i, 0])
         if labels[best] == true:

@@ -28,7 +28,7 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 import numpy as np
 import torch
@@ -57,6 +57,20 @@ class Inputs(Protocol):
     def __len__(self) -> int: ...
 
     def batch(self, index: torch.Tensor) -> Batch: ...
+
+
+class _Loop(TypedDict):
+    """The loop's own state, saved in (and restored from) every checkpoint as plain JSON."""
+
+    epoch: int
+    step: int
+    best_score: float | None
+    best_epoch: int
+    bad_epochs: int
+    stopped: bool
+    lr_scale: float
+    plateau_best: float | None
+    plateau_bad: int
 
 
 class TensorInputs:
@@ -114,8 +128,9 @@ def fit(
     metric = stop.metric if has_val else "train_loss"
     sign = 1.0 if metric.endswith("loss") else -1.0  # scores are "lower is better"
 
-    loop = {"epoch": 0, "step": 0, "best_score": None, "best_epoch": 0, "bad_epochs": 0,
-            "stopped": False, "lr_scale": 1.0, "plateau_best": None, "plateau_bad": 0}  # fmt: skip
+    loop: _Loop = {"epoch": 0, "step": 0, "best_score": None, "best_epoch": 0, "bad_epochs": 0,
+                   "stopped": False, "lr_scale": 1.0, "plateau_best": None,
+                   "plateau_bad": 0}  # fmt: skip
     best: dict[str, torch.Tensor] | None = None
     path = work_dir / CHECKPOINT if work_dir is not None else None
     if resume and path is not None and path.is_file():
@@ -167,7 +182,7 @@ def fit(
             row["seconds"] = time.perf_counter() - started
             score = sign * row[metric]
             if loop["best_score"] is None or score < loop["best_score"] - stop.min_delta:
-                loop.update(best_score=score, best_epoch=epoch, bad_epochs=0)
+                loop.update({"best_score": score, "best_epoch": epoch, "bad_epochs": 0})
                 if has_val:
                     best = {k: v.detach().clone() for k, v in module.state_dict().items()}
             else:
@@ -310,7 +325,7 @@ def _cosine(start: float, end: float, progress: float) -> float:
     return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-def _plateau_step(loop: dict[str, Any], score: float, options: TrainConfig) -> None:
+def _plateau_step(loop: _Loop, score: float, options: TrainConfig) -> None:
     """Reduce-on-plateau: scale the lr by ``plateau_factor`` after ``plateau_patience`` misses."""
     if loop["plateau_best"] is None or score < loop["plateau_best"]:
         loop["plateau_best"], loop["plateau_bad"] = score, 0
@@ -325,7 +340,14 @@ def _plateau_step(loop: dict[str, Any], score: float, options: TrainConfig) -> N
 # Checkpoints.
 
 
-def _save(path, module, optimizer, loop, history, best) -> None:  # type: ignore[no-untyped-def]
+def _save(
+    path: Path,
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loop: _Loop,
+    history: list[dict[str, Any]],
+    best: dict[str, torch.Tensor] | None,
+) -> None:
     optim_tensors, optim_rest = ckpt.split_optimizer_state(optimizer)
     rng_tensors, rng_rest = ckpt.rng_state()
     groups = {"model": module.state_dict(), "optim": optim_tensors, "rng": rng_tensors}
@@ -335,7 +357,13 @@ def _save(path, module, optimizer, loop, history, best) -> None:  # type: ignore
     ckpt.write_checkpoint(path, groups, state)
 
 
-def _restore(path, module, optimizer, loop, history) -> dict[str, torch.Tensor] | None:  # type: ignore[no-untyped-def]
+def _restore(
+    path: Path,
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loop: _Loop,
+    history: list[dict[str, Any]],
+) -> dict[str, torch.Tensor] | None:
     groups, state = ckpt.read_checkpoint(path)
     module.load_state_dict(groups["model"])
     optimizer.load_state_dict(ckpt.join_optimizer_state(groups.get("optim", {}), state["optim"]))

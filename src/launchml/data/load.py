@@ -9,6 +9,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +154,6 @@ def fingerprint(paths: list[str | None]) -> str:
         for file in files:
             digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
             with file.open("rb") as handle:
-                for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                for block in iter(functools.partial(handle.read, 1 << 20), b""):
                     digest.update(block)
     return digest.hexdigest()

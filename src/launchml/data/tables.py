@@ -7,6 +7,7 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -56,7 +57,11 @@ def read_table(path: Path, fmt: str, quoting: str = "minimal") -> pd.DataFrame:
     return frame
 
 
-def _record_lines(text: str, sep: str, quoting: int) -> list[int] | None:
+def _record_lines(
+    text: str,
+    sep: str,
+    quoting: Literal[0, 1, 2, 3],  # a csv.QUOTE_* constant
+) -> list[int] | None:
     """The 1-based line on which each data record starts, or None if the csv module disagrees."""
     starts: list[int] = []
     end = 0
@@ -176,7 +181,7 @@ def _missing(value: object) -> bool:
     if value is None:
         return True
     try:
-        return bool(pd.isna(value))  # type: ignore[call-overload]
+        return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
 

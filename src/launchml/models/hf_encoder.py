@@ -24,13 +24,16 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from launchml.errors import LaunchMLError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 CACHE_VERSION = "1"
 
@@ -162,7 +165,12 @@ class TransformerNet(nn.Module):
     """A pretrained encoder + pooling + classification head; maps ``(ids, mask)`` to logits."""
 
     def __init__(
-        self, hf: nn.Module, pooling: str, n_classes: int, dropout: float, normalize: bool = True
+        self,
+        hf: PreTrainedModel,
+        pooling: str,
+        n_classes: int,
+        dropout: float,
+        normalize: bool = True,
     ) -> None:
         super().__init__()
         self.pooling = pooling
@@ -267,7 +275,7 @@ class TransformerNet(nn.Module):
 class _ClsHead(nn.Module):
     """Hugging Face's BERT-style classification head, applied to the [CLS] hidden state."""
 
-    def __init__(self, hf: nn.Module) -> None:
+    def __init__(self, hf: PreTrainedModel) -> None:
         super().__init__()
         pooler = getattr(hf.base_model, "pooler", None)
         if pooler is None or not hasattr(hf, "classifier") or not hasattr(hf, "dropout"):
@@ -275,7 +283,9 @@ class _ClsHead(nn.Module):
                 f"model.transformer: a frozen body with pooling 'cls' needs a BERT-style model "
                 f"(pooler + classifier); {type(hf).__name__} is not one - use pooling 'mean'"
             )
-        self.pooler, self.dropout, self.classifier = pooler, hf.dropout, hf.classifier
+        self.pooler = pooler
+        self.dropout = cast(nn.Module, hf.dropout)
+        self.classifier = cast(nn.Module, hf.classifier)
 
     def forward(self, cls_hidden: torch.Tensor) -> torch.Tensor:
         # BertPooler reads hidden[:, 0] of a (B, T, H) tensor: give it a 1-token sequence.

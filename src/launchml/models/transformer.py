@@ -120,7 +120,10 @@ class Transformer(Model):
         y_train = np.asarray(y_train, dtype=np.int64)
         has_val = val is not None and len(val) > 0 and y_val is not None
         ids_train = tokenize(self.tokenizer_, list(train.inputs), options.max_length)
-        ids_val = tokenize(self.tokenizer_, list(val.inputs), options.max_length) if has_val else []
+        ids_val: list[list[int]] = []
+        if has_val:
+            assert val is not None
+            ids_val = tokenize(self.tokenizer_, list(val.inputs), options.max_length)
         y_val = np.asarray(y_val, dtype=np.int64) if has_val else None
 
         if options.body in ("frozen", "two_stage"):
@@ -136,7 +139,7 @@ class Transformer(Model):
         self.module_.eval()
         return self
 
-    def _fit_head(self, source, ids_train, y_train, ids_val, y_val, stage, ctx):  # type: ignore[no-untyped-def]
+    def _fit_head(self, source, ids_train, y_train, ids_val, y_val, stage, ctx):
         """Train the head on cached frozen features (the fast path)."""
         options = self.options
         cache_dir = Path(options.cache_dir).expanduser() if options.cache_dir else None
@@ -170,7 +173,7 @@ class Transformer(Model):
             resume=ctx.resume,
         )
 
-    def _fit_body(self, ids_train, y_train, ids_val, y_val, ctx):  # type: ignore[no-untyped-def]
+    def _fit_body(self, ids_train, y_train, ids_val, y_val, ctx):
         """Fine-tune body and head together."""
         options = self.options
         net = self.module_

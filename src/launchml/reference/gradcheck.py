@@ -13,6 +13,7 @@ NumPy-only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,7 +128,7 @@ def compare_with_torch(
     }
     a = torch.tensor(np.asarray(x), dtype=torch.float64)
     target = torch.tensor(np.asarray(y), dtype=torch.float64)
-    torch_activations = {
+    torch_activations: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
         "sigmoid": torch.sigmoid,
         "relu": torch.relu,
         "tanh": torch.tanh,

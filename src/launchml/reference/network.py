@@ -146,8 +146,9 @@ class Network:
             upstream[-1] = loss_gradient(self.loss, forward.output, y)
         for i in reversed(range(n)):
             layer = self.layers[i]
-            if upstream[i] is not None:
-                z, a, da = forward.zs[i], forward.activations[i], upstream[i]
+            da = upstream[i]
+            if da is not None:
+                z, a = forward.zs[i], forward.activations[i]
                 if layer.activation != "softmax":
                     local[i] = derivative(layer.activation, z, a)
                 deltas[i] = backprop_activation(layer.activation, z, a, da)

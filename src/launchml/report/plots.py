@@ -225,7 +225,9 @@ def thumbnail(image: np.ndarray, size: int = 84) -> str:
         array = array[:, :, 0]
     picture = Image.fromarray(array)
     scale = max(1, size // max(picture.size))
-    picture = picture.resize((picture.size[0] * scale, picture.size[1] * scale), Image.NEAREST)
+    picture = picture.resize(
+        (picture.size[0] * scale, picture.size[1] * scale), Image.Resampling.NEAREST
+    )
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
