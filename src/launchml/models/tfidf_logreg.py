@@ -76,6 +76,7 @@ class TfidfLogreg(Model):
     ) -> TfidfLogreg:
         self.pipeline_ = self._build(ctx.config.train.seed)
         self.pipeline_.fit(train.inputs, y_train)
+        _plain_int_vocabularies(self.pipeline_)
         every = np.arange(self.n_classes)
         row: dict[str, float | int] = {
             "epoch": 1,
@@ -107,3 +108,15 @@ class TfidfLogreg(Model):
         model = cls.from_config(config, labels)
         model.pipeline_ = sio.load(path, trusted=untrusted)
         return model
+
+
+def _plain_int_vocabularies(pipeline: Pipeline) -> None:
+    """Make each vectorizer's ``vocabulary_`` map terms to Python ints.
+
+    When ``max_features`` prunes the vocabulary, scikit-learn stores the indices as NumPy int64
+    scalars, and skops writes every NumPy scalar as its own file in the archive, checking the
+    archive's whole file list each time: quadratic in the vocabulary size (saving 20 Newsgroups'
+    400,000 terms took over an hour). Python ints are saved as plain JSON; transform is unchanged.
+    """
+    for _, vectorizer in pipeline.named_steps["features"].transformer_list:
+        vectorizer.vocabulary_ = {term: int(i) for term, i in vectorizer.vocabulary_.items()}
