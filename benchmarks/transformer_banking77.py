@@ -10,6 +10,7 @@ Usage::
     python benchmarks/transformer_banking77.py baseline [--max-steps N]
     python benchmarks/transformer_banking77.py compare RESULTS.jsonl   # ratios of saved lines
     python benchmarks/transformer_banking77.py finetune --keep RUN && ... precision-check RUN
+    python benchmarks/transformer_banking77.py finetune --ensemble 3   # model.type: ensemble
 
 The baseline is the ecosystem's usual recipe: ``AutoModelForSequenceClassification`` +
 ``Trainer``, 3 epochs, batch 32, lr 1e-4, dynamic padding (``DataCollatorWithPadding``),
@@ -166,6 +167,9 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     parser.add_argument("--max-steps", type=int, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="keep the run directory here")
+    parser.add_argument(
+        "--ensemble", type=int, default=None, help="train N members (model.type: ensemble)"
+    )
     args = parser.parse_args()
     if args.mode == "baseline":
         baseline(args.max_steps)
@@ -175,7 +179,13 @@ def main() -> None:
         precision_check(Path(args.results))
     else:
         raw = banking77_config(args.mode)
-        run_launchml(raw, args.overrides, f"banking77 launchml {args.mode}", args.keep)
+        label = f"banking77 launchml {args.mode}"
+        if args.ensemble:
+            raw["model"].update(
+                type="ensemble", ensemble={"member": "transformer", "size": args.ensemble}
+            )
+            label += f" ensemble of {args.ensemble}"
+        run_launchml(raw, args.overrides, label, args.keep)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ another job on the same cores slows them down.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -53,12 +54,13 @@ def run_launchml(
         out = keep or Path(tmp) / "run"
         run = train(config, out=out, quiet=True)
         wall = time.perf_counter() - started
-        history = run.path.joinpath("history.csv").read_text().splitlines()
+        with run.path.joinpath("history.csv").open() as handle:
+            history = list(csv.DictReader(handle))
     timings = run.meta["timings"]
     n_train = run.meta["split_sizes"]["train"]
-    epochs = len(history) - 1
+    epochs = len(history)  # over all stages (and ensemble members)
     fit = timings["fit_seconds"]
-    finetune_epochs = sum(1 for line in history[1:] if line.startswith("finetune"))
+    finetune_epochs = sum(1 for row in history if row.get("stage") == "finetune")
     result = {
         "benchmark": label,
         "date": dt.date.today().isoformat(),

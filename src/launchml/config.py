@@ -201,6 +201,27 @@ class TransformerConfig(_Section):
     cache_dir: str | None = Field(None, description="embedding cache; None: ~/.cache/launchml")
 
 
+class EnsembleConfig(_Section):
+    """``size`` models of the type ``member`` (options from its own section), trained with seeds
+    ``train.seed``, ``train.seed + 1``, ...; their class probabilities are averaged."""
+
+    member: str = Field("mlp", description="the model type of every member")
+    size: int = Field(3, ge=2, le=20, description="number of members")
+
+    @field_validator("member")
+    @classmethod
+    def _known_member(cls, value: str) -> str:
+        from launchml.models import model_type_names  # late import: models import this module
+
+        names = [name for name in model_type_names() if name != "ensemble"]
+        if value not in names:
+            raise ValueError(
+                f"unknown member type '{value}'{did_you_mean(value, names)} "
+                f"(known: {', '.join(names)})"
+            )
+        return value
+
+
 class ModelConfig(_Section):
     """``type`` picks a registered model; its options live in the section of the same name."""
 
@@ -211,6 +232,7 @@ class ModelConfig(_Section):
     lstm: LSTMConfig = LSTMConfig()
     textcnn: TextCNNConfig = TextCNNConfig()
     transformer: TransformerConfig = TransformerConfig()
+    ensemble: EnsembleConfig = EnsembleConfig()
 
     @field_validator("type")
     @classmethod

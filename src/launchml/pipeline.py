@@ -77,7 +77,7 @@ def train(
     final, work = _prepare_run_dir(config, out, resume)
     try:
         write_labels(work / "labels.json", splits.labels)
-        _seed_everything(config.train.seed)
+        seed_everything(config.train.seed)
         model = model_cls.from_config(config, splits.labels)
         ctx = FitContext(
             config, splits.labels, work / "work", quiet=quiet, resume=resume is not None
@@ -152,7 +152,8 @@ def _prepare_run_dir(
     return final, work
 
 
-def _seed_everything(seed: int) -> None:
+def seed_everything(seed: int) -> None:
+    """Seed Python's and NumPy's global generators (torch is seeded by the engine)."""
     random.seed(seed)
     np.random.seed(seed)  # legacy global RNG, for libraries that still use it
 

@@ -14,6 +14,7 @@ _REGISTRY: dict[str, str] = {
     "lstm": "launchml.models.lstm:LSTM",
     "textcnn": "launchml.models.textcnn:TextCNN",
     "transformer": "launchml.models.transformer:Transformer",
+    "ensemble": "launchml.models.ensemble:Ensemble",
 }
 
 

@@ -123,7 +123,8 @@ def first_conv_filters(model: Any) -> np.ndarray | None:
     """Weights ``(out, in, kh, kw)`` of the first ``nn.Conv2d`` the model holds, if any.
 
     Looks through every torch module among the model's attributes, so it needs no knowledge of a
-    model type's attribute names; a model without torch (or without convolutions) gives ``None``.
+    model type's attribute names (an ensemble shows its first member's); a model without torch
+    (or without convolutions) gives ``None``.
     """
     torch = sys.modules.get("torch")
     if torch is None:  # the model would have imported it
@@ -133,6 +134,8 @@ def first_conv_filters(model: Any) -> np.ndarray | None:
             for module in value.modules():
                 if isinstance(module, torch.nn.Conv2d):
                     return module.weight.detach().cpu().float().numpy()
+        elif isinstance(value, list) and value and hasattr(value[0], "predict_proba"):
+            return first_conv_filters(value[0])  # an ensemble: its first member's filters
     return None
 
 

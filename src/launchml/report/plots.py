@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 from typing import Any
 
 import matplotlib
@@ -53,6 +54,10 @@ def _metadata(fmt: str) -> dict[str, Any]:
 def training_curves(history: list[dict[str, Any]]) -> str:
     """Loss, validation metrics and learning rate per epoch, side by side."""
     epochs = [int(float(row["epoch"])) for row in history]
+    xlabel = "epoch"
+    if any(later <= earlier for earlier, later in itertools.pairwise(epochs)):
+        # two_stage runs and ensembles restart at epoch 1: plot the epochs one after another
+        epochs, xlabel = list(range(1, len(history) + 1)), "epoch (stages / members in order)"
 
     def series(key: str) -> list[float] | None:
         values = [row.get(key) for row in history]
@@ -69,20 +74,20 @@ def training_curves(history: list[dict[str, Any]]) -> str:
         values = series(key)
         if values is not None:
             ax.plot(epochs, values, marker=marker, color=color, label=key.replace("_", " "))
-    ax.set(title="loss", xlabel="epoch")
+    ax.set(title="loss", xlabel=xlabel)
     ax.legend()
     ax = axes[1]
     for key, color in zip(metric_keys, (GREEN, BLUE, ORANGE, GREY), strict=False):
         values = series(key)
         if values is not None:
             ax.plot(epochs, values, marker=marker, color=color, label=key.replace("_", " "))
-    ax.set(title="validation metrics", xlabel="epoch")
+    ax.set(title="validation metrics", xlabel=xlabel)
     if metric_keys:
         ax.legend()
     if has_lr:
         ax = axes[2]
         ax.plot(epochs, series("lr"), marker=marker, color=GREY)
-        ax.set(title="learning rate (end of epoch)", xlabel="epoch")
+        ax.set(title="learning rate (end of epoch)", xlabel=xlabel)
         ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
     for ax in axes:
         ax.xaxis.get_major_locator().set_params(integer=True)

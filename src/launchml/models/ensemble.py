@@ -1,0 +1,129 @@
+"""``ensemble``: several models of one type, trained with different seeds, probabilities averaged.
+
+Member ``i`` is exactly the model a run with ``model.type: <member>`` and ``train.seed: seed + i``
+would train (same data, same split, same options), so an ensemble of ``size`` members costs
+``size`` trainings and predicts by the mean of their class probabilities. Averaging models that
+differ only in their random initialisation and batch order is the simplest way to trade training
+time for accuracy and calibration (Lakshminarayanan et al., 2017, "deep ensembles").
+
+Each finished member is saved under the run's work directory at once, so ``--resume`` after a
+crash keeps the members already trained and continues the interrupted one from its checkpoint.
+
+Example config::
+
+    model:
+      type: ensemble
+      ensemble: {member: transformer, size: 3}
+      transformer: {body: finetune, pooling: mean}
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from launchml.config import Config
+from launchml.data.dataset import Dataset, Kind
+from launchml.errors import LaunchMLError
+from launchml.models.base import FitContext, Model
+
+SPEC = "ensemble.json"
+HISTORY = "history.json"  # a finished member's epochs, kept for --resume
+
+
+def member_config(config: Config, index: int) -> Config:
+    """The config of member ``index``: the member type, seed ``train.seed + index``."""
+    member = config.model_copy(deep=True)
+    member.model.type = config.model.ensemble.member
+    member.train.seed = config.train.seed + index
+    return member
+
+
+class Ensemble(Model):
+    name: ClassVar[str] = "ensemble"
+    kinds: ClassVar[tuple[Kind, ...]] = ("text", "image")  # narrowed by the member type in fit
+
+    def __init__(self, config: Config, labels: list[str]) -> None:
+        self.config = config
+        self.labels = labels
+
+    @classmethod
+    def from_config(cls, config: Config, labels: list[str]) -> Ensemble:
+        return cls(config, labels)
+
+    def _member_class(self) -> type[Model]:
+        from launchml.models import get_model_class  # late import: the registry imports us
+
+        return get_model_class(self.config.model.ensemble.member)
+
+    def fit(
+        self,
+        train: Dataset,
+        y_train: np.ndarray,
+        val: Dataset | None,
+        y_val: np.ndarray | None,
+        ctx: FitContext,
+    ) -> Ensemble:
+        from launchml.pipeline import seed_everything
+
+        member_cls = self._member_class()
+        if train.kind not in member_cls.kinds:
+            raise LaunchMLError(
+                f"model.ensemble.member '{member_cls.name}' works on "
+                f"{' or '.join(member_cls.kinds)} data, but {train.source} holds {train.kind}s"
+            )
+        self.members_: list[Model] = []
+        for index in range(self.config.model.ensemble.size):
+            config = member_config(self.config, index)
+            home = ctx.work_dir / f"member{index}"
+            done = home / "fitted"
+            member_ctx = FitContext(config, self.labels, home / "work", ctx.quiet, ctx.resume)
+            if ctx.resume and done.is_dir():  # trained before the crash
+                member = member_cls.load(done, config, self.labels)
+                member_ctx.history = json.loads((done / HISTORY).read_text("utf-8"))
+            else:
+                member_ctx.work_dir.mkdir(parents=True, exist_ok=True)
+                seed_everything(config.train.seed)  # as the pipeline does for a single run
+                member = member_cls.from_config(config, self.labels)
+                member.fit(train, y_train, val, y_val, member_ctx)
+                _save_finished(member, member_ctx.history, done)
+            ctx.history.extend({"member": index, **row} for row in member_ctx.history)
+            self.members_.append(member)
+        return self
+
+    def predict_proba(self, inputs: list[str] | np.ndarray) -> np.ndarray:
+        probas = [member.predict_proba(inputs) for member in self.members_]
+        return np.mean(probas, axis=0)
+
+    def save(self, directory: Path) -> None:
+        spec = {"member": self.config.model.ensemble.member, "size": len(self.members_)}
+        (directory / SPEC).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+        for index, member in enumerate(self.members_):
+            (directory / f"member{index}").mkdir()
+            member.save(directory / f"member{index}")
+
+    @classmethod
+    def load(cls, directory: Path, config: Config, labels: list[str]) -> Ensemble:
+        model = cls(config, labels)
+        member_cls = model._member_class()
+        size = json.loads((directory / SPEC).read_text("utf-8"))["size"]
+        model.members_ = [
+            member_cls.load(directory / f"member{i}", member_config(config, i), labels)
+            for i in range(size)
+        ]
+        return model
+
+
+def _save_finished(model: Model, history: list[dict], directory: Path) -> None:
+    """Save a trained member and its history so that ``directory`` exists only once complete
+    (``--resume`` trusts it)."""
+    partial = directory.with_name(directory.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    model.save(partial)
+    (partial / HISTORY).write_text(json.dumps(history), encoding="utf-8")
+    partial.rename(directory)
