@@ -171,6 +171,16 @@ def test_ragged_row_names_the_line(tmp_path: Path) -> None:
     assert f"line {bad_line} has 3 fields, expected 2" in message
 
 
+def test_ragged_row_after_a_quoted_line_break_names_its_physical_line(tmp_path: Path) -> None:
+    # pandas counts records, so it would call the bad row "line 4"; in the file it is line 5
+    text = 'text,label\n"two\nlines",a\nc,b\nd,e,extra\nf,a\n'
+    path = write_text(tmp_path / "ragged.csv", text)
+    bad_line = text.split("\n").index("d,e,extra") + 1
+    with pytest.raises(LaunchMLError) as info:
+        load_table(path, "csv", None, None)
+    assert f"line {bad_line} has 3 fields, expected 2" in str(info.value)
+
+
 def test_non_utf8_bytes_name_the_line(tmp_path: Path) -> None:
     path = write_bytes(tmp_path / "latin.csv", "text,label\nok,a\ncafé,b\n".encode("latin-1"))
     with pytest.raises(LaunchMLError) as info:

@@ -35,23 +35,25 @@ def read_table(path: Path, fmt: str, quoting: str = "minimal") -> pd.DataFrame:
     if fmt == "jsonl":
         return _read_jsonl(path, text)
     sep = "\t" if fmt == "tsv" else ","
+    quoting_constant: Literal[0, 3] = csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL
     try:
         frame = pd.read_csv(
             io.StringIO(text),
             sep=sep,
             dtype=str,
-            quoting=csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL,
+            quoting=quoting_constant,
             skip_blank_lines=True,
         )
     except pd.errors.ParserError as exc:
-        raise LaunchMLError(f"{path}: malformed {fmt.upper()}: {_parser_message(exc)}") from None
+        message = _parser_message(exc, text, sep, quoting_constant)
+        raise LaunchMLError(f"{path}: malformed {fmt.upper()}: {message}") from None
     except pd.errors.EmptyDataError:
         raise LaunchMLError(f"{path}: the file is empty") from None
     if frame.empty:
         raise LaunchMLError(f"{path}: the file has a header but no rows")
     if text.count("\n") + (not text.endswith("\n")) != len(frame) + 1:
         # blank lines or quoted line breaks: record i no longer starts on line i + 2
-        lines = _record_lines(text, sep, csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL)
+        lines = _record_lines(text, sep, quoting_constant)
         if lines is not None and len(lines) == len(frame):
             frame.attrs["lines"] = lines
     return frame
@@ -109,13 +111,30 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
     return frame
 
 
-def _parser_message(exc: Exception) -> str:
+def _parser_message(exc: Exception, text: str, sep: str, quoting: Literal[0, 3]) -> str:
     message = str(exc).strip().splitlines()[-1]
     found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
     if found:
         expected, line, saw = found.groups()
+        # pandas counts records, not lines: after a quoted line break its number is too small
+        line = str(_first_long_record_line(text, sep, quoting, int(expected)) or line)
         return f"line {line} has {saw} fields, expected {expected} (ragged row)"
     return message
+
+
+def _first_long_record_line(
+    text: str, sep: str, quoting: Literal[0, 3], expected: int
+) -> int | None:
+    """The line on which the first record with more than ``expected`` fields starts."""
+    lines = _record_lines(text, sep, quoting)
+    if lines is None:
+        return None
+    reader = csv.reader(io.StringIO(text), delimiter=sep, quoting=quoting)
+    records = [r for r in reader if r and not (len(r) == 1 and not r[0].strip())][1:]
+    for line, record in zip(lines, records, strict=True):
+        if len(record) > expected:
+            return line
+    return None
 
 
 def pick_column(
