@@ -10,6 +10,10 @@ input word embeddings (384 wide); the rest of the network is still random-initia
 
     .venv/bin/python benchmarks/sst2_from_scratch.py lstm --set train.threads=1
     .venv/bin/python benchmarks/sst2_from_scratch.py lstm-minilm --set train.threads=1
+    .venv/bin/python benchmarks/sst2_from_scratch.py lstm --ensemble 5   # seeds 0-4, averaged
+
+With ``--ensemble N`` the preset becomes the member of a ``model.type: ensemble`` (member ``i``
+trained with ``train.seed + i``); each member's dev accuracy is printed next to the ensemble's.
 """
 
 from __future__ import annotations
@@ -59,9 +63,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("model", choices=sorted(DEFAULTS))
     parser.add_argument("--set", action="append", default=[], help="config override KEY=VALUE")
+    parser.add_argument("--ensemble", type=int, default=None, help="average N seeds' models")
     args = parser.parse_args()
 
     raw = {"data": {"train": "train.tsv"}, **DEFAULTS[args.model]}
+    if args.ensemble:
+        member = raw["model"]["type"]
+        raw["model"] = {**raw["model"], "type": "ensemble"}
+        raw["model"]["ensemble"] = {"member": member, "size": args.ensemble}
     for item in args.set:
         apply_override(raw, item)
     config = load_config(raw)
@@ -83,8 +92,13 @@ def main() -> None:
         )
         seconds = time.perf_counter() - started
     accuracy = float((model.predict_proba(dev_texts).argmax(1) == y_dev).mean())
+    members = getattr(model, "members_", [])
+    member_accuracies = [
+        round(float((m.predict_proba(dev_texts).argmax(1) == y_dev).mean()), 4) for m in members
+    ]
     report(
         {
+            "member_dev_accuracies": member_accuracies or None,
             "model": config.model.type,
             "preset": args.model,
             "load_average": [round(x, 2) for x in os.getloadavg()],
