@@ -11,6 +11,7 @@ Usage::
     python benchmarks/transformer_banking77.py compare RESULTS.jsonl   # ratios of saved lines
     python benchmarks/transformer_banking77.py finetune --keep RUN && ... precision-check RUN
     python benchmarks/transformer_banking77.py finetune --ensemble 3   # model.type: ensemble
+    python benchmarks/transformer_banking77.py members RUN   # each ensemble member's accuracy
 
 The baseline is the ecosystem's usual recipe: ``AutoModelForSequenceClassification`` +
 ``Trainer``, 3 epochs, batch 32, lr 1e-4, dynamic padding (``DataCollatorWithPadding``),
@@ -144,6 +145,23 @@ def precision_check(run_dir: Path) -> None:
     print(f"agreement: {np.mean(predictions[True] == predictions[False]):.4f}")
 
 
+def members(run_dir: Path) -> None:
+    """Test accuracy of each member of a saved ``ensemble`` run and of their average."""
+    import numpy as np
+    import pandas as pd
+
+    from launchml.runs import Run
+
+    run = Run.load(run_dir)
+    test = pd.read_csv(BANKING77 / "test.csv")
+    texts = list(test["text"])
+    truth = np.array([run.labels.index(label) for label in test["category"]])
+    probas = [member.predict_proba(texts) for member in run.model.members_]  # type: ignore[attr-defined]
+    for index, proba in enumerate(probas):
+        print(f"member {index}: accuracy {np.mean(proba.argmax(1) == truth):.4f}")
+    print(f"mean of probabilities: accuracy {np.mean(np.mean(probas, 0).argmax(1) == truth):.4f}")
+
+
 def compare(path: Path) -> None:
     """Ratios of the launchml lines to the baseline line of a results file."""
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.startswith('{"')]
@@ -161,9 +179,11 @@ def compare(path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    modes = ["frozen", "finetune", "two_stage", "baseline", "compare", "precision-check"]
+    modes = ["frozen", "finetune", "two_stage", "baseline", "compare", "precision-check", "members"]
     parser.add_argument("mode", choices=modes)
-    parser.add_argument("results", nargs="?", help="compare: JSON lines; precision-check: a run")
+    parser.add_argument(
+        "results", nargs="?", help="compare: JSON lines; precision-check, members: a run"
+    )
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     parser.add_argument("--max-steps", type=int, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="keep the run directory here")
@@ -177,6 +197,8 @@ def main() -> None:
         compare(Path(args.results))
     elif args.mode == "precision-check":
         precision_check(Path(args.results))
+    elif args.mode == "members":
+        members(Path(args.results))
     else:
         raw = banking77_config(args.mode)
         label = f"banking77 launchml {args.mode}"
