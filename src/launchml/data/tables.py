@@ -59,23 +59,28 @@ def read_table(path: Path, fmt: str, quoting: str = "minimal") -> pd.DataFrame:
     return frame
 
 
-def _record_lines(
-    text: str,
-    sep: str,
-    quoting: Literal[0, 1, 2, 3],  # a csv.QUOTE_* constant
-) -> list[int] | None:
+def _record_lines(text: str, sep: str, quoting: Literal[0, 3]) -> list[int] | None:
     """The 1-based line on which each data record starts, or None if the csv module disagrees."""
-    starts: list[int] = []
+    records = _data_records(text, sep, quoting)
+    return None if records is None else [line for line, _ in records]
+
+
+def _data_records(
+    text: str, sep: str, quoting: Literal[0, 3]
+) -> list[tuple[int, list[str]]] | None:
+    """Each data record with the line it starts on (as pandas reads them: blank lines skipped,
+    header dropped), or None if the csv module cannot parse the text."""
+    records: list[tuple[int, list[str]]] = []
     end = 0
     try:
         reader = csv.reader(io.StringIO(text), delimiter=sep, quoting=quoting)
         for record in reader:
             start, end = end + 1, reader.line_num
             if record and not (len(record) == 1 and not record[0].strip()):  # pandas skips blanks
-                starts.append(start)
+                records.append((start, record))
     except csv.Error:
         return None
-    return starts[1:]  # the first record is the header
+    return records[1:]  # the first record is the header
 
 
 def _read_utf8(path: Path) -> str:
@@ -126,12 +131,7 @@ def _first_long_record_line(
     text: str, sep: str, quoting: Literal[0, 3], expected: int
 ) -> int | None:
     """The line on which the first record with more than ``expected`` fields starts."""
-    lines = _record_lines(text, sep, quoting)
-    if lines is None:
-        return None
-    reader = csv.reader(io.StringIO(text), delimiter=sep, quoting=quoting)
-    records = [r for r in reader if r and not (len(r) == 1 and not r[0].strip())][1:]
-    for line, record in zip(lines, records, strict=True):
+    for line, record in _data_records(text, sep, quoting) or []:
         if len(record) > expected:
             return line
     return None
