@@ -22,7 +22,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
-from transformer_common import banking77_config, run_launchml
+from transformer_common import accuracies, banking77_config, run_launchml
 from transformer_sst2 import sst2_config
 
 from launchml.evaluate import load_eval_data
@@ -53,8 +53,7 @@ def main() -> None:
         test, _ = load_eval_data(runs[0], runs[0].config.data.test)
         truth = np.array([runs[0].labels.index(label) for label in test.labels])
         probas = [run.predict_proba(test.inputs) for run in runs]
-        singles = [float(np.mean(p.argmax(axis=1) == truth)) for p in probas]
-        ensemble = float(np.mean(np.mean(probas, axis=0).argmax(axis=1) == truth))
+        singles, ensemble = accuracies(probas, truth)
     summary = {
         "benchmark": f"{args.dataset} seed ensemble ({args.mode})",
         "settings": args.overrides,

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 from scratch_common import report, sst2
+from transformer_common import accuracies, as_ensemble
 
 from launchml.config import apply_override, load_config
 from launchml.data.dataset import Dataset
@@ -68,9 +69,7 @@ def main() -> None:
 
     raw = {"data": {"train": "train.tsv"}, **DEFAULTS[args.model]}
     if args.ensemble:
-        member = raw["model"]["type"]
-        raw["model"] = {**raw["model"], "type": "ensemble"}
-        raw["model"]["ensemble"] = {"member": member, "size": args.ensemble}
+        raw = as_ensemble(raw, args.ensemble)
     for item in args.set:
         apply_override(raw, item)
     config = load_config(raw)
@@ -91,14 +90,13 @@ def main() -> None:
             subset(train_idx), y[train_idx], subset(val_idx), y[val_idx], ctx
         )
         seconds = time.perf_counter() - started
-    accuracy = float((model.predict_proba(dev_texts).argmax(1) == y_dev).mean())
-    members = getattr(model, "members_", [])
-    member_accuracies = [
-        round(float((m.predict_proba(dev_texts).argmax(1) == y_dev).mean()), 4) for m in members
-    ]
+    members = getattr(model, "members_", [model])  # an ensemble predicts its members' mean
+    member_accuracies, accuracy = accuracies([m.predict_proba(dev_texts) for m in members], y_dev)
     report(
         {
-            "member_dev_accuracies": member_accuracies or None,
+            "member_dev_accuracies": [round(a, 4) for a in member_accuracies]
+            if args.ensemble
+            else None,
             "model": config.model.type,
             "preset": args.model,
             "load_average": [round(x, 2) for x in os.getloadavg()],

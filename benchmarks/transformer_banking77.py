@@ -33,6 +33,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from transformer_common import (
     BANKING77,
+    accuracies,
+    as_ensemble,
     banking77_config,
     load_average,
     machine,
@@ -157,9 +159,10 @@ def members(run_dir: Path) -> None:
     texts = list(test["text"])
     truth = np.array([run.labels.index(label) for label in test["category"]])
     probas = [member.predict_proba(texts) for member in run.model.members_]  # type: ignore[attr-defined]
-    for index, proba in enumerate(probas):
-        print(f"member {index}: accuracy {np.mean(proba.argmax(1) == truth):.4f}")
-    print(f"mean of probabilities: accuracy {np.mean(np.mean(probas, 0).argmax(1) == truth):.4f}")
+    singles, averaged = accuracies(probas, truth)
+    for index, accuracy in enumerate(singles):
+        print(f"member {index}: accuracy {accuracy:.4f}")
+    print(f"mean of probabilities: accuracy {averaged:.4f}")
 
 
 def compare(path: Path) -> None:
@@ -203,9 +206,7 @@ def main() -> None:
         raw = banking77_config(args.mode)
         label = f"banking77 launchml {args.mode}"
         if args.ensemble:
-            raw["model"].update(
-                type="ensemble", ensemble={"member": "transformer", "size": args.ensemble}
-            )
+            raw = as_ensemble(raw, args.ensemble)
             label += f" ensemble of {args.ensemble}"
         run_launchml(raw, args.overrides, label, args.keep)
 
