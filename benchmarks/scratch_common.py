@@ -5,15 +5,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import platform
-import resource
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from bench_common import SHARED_DATA, machine, peak_rss_mb
 
 
 def mnist() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -33,26 +28,6 @@ def sst2(split: str) -> tuple[list[str], np.ndarray]:
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
     return [r["sentence"] for r in rows], np.array([int(r["label"]) for r in rows])
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
-def machine() -> str:
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        name = next(
-            line.split(":", 1)[1].strip() for line in lscpu.splitlines() if "Model name" in line
-        )
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        name = platform.processor() or "unknown CPU"
-    import os
-
-    import torch
-
-    threads = torch.get_num_threads()
-    return f"{name}, {os.cpu_count()} cores, torch {torch.__version__}, {threads} threads"
 
 
 def report(result: dict) -> None:

@@ -11,33 +11,18 @@ import csv
 import datetime as dt
 import json
 import os
-import resource
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench_common import SHARED_DATA, load_average, machine, peak_rss_mb
+
 from launchml.config import apply_override, load_config
 from launchml.pipeline import train
-from launchml.profiling import cpu_name
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BANKING77 = SHARED_DATA / "banking77"
 SST2 = SHARED_DATA / "sst2"
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def machine() -> str:
-    import torch
-
-    return f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}"
 
 
 def as_ensemble(raw: dict[str, Any], size: int) -> dict[str, Any]:
