@@ -7,7 +7,7 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -196,7 +196,8 @@ def load_table(
     return Dataset(texts, labels, "text", str(path), rows)
 
 
-def _missing(value: object) -> bool:
+def _missing(value: Any) -> bool:
+    """A table cell that holds nothing (None, NaN, NA, NaT)."""
     if value is None:
         return True
     try:
