@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import launchml
-from launchml.config import load_config
+from launchml.config import TrainConfig, load_config
 from launchml.errors import LaunchMLError
 from launchml.models import hf_encoder
 from launchml.models.hf_encoder import bucketed_order, resolve_pretrained
@@ -246,6 +246,55 @@ def test_param_groups_give_the_head_its_own_learning_rate(tiny_bert: Path) -> No
         assert ids == {id(p) for p in net.parameters()}  # every parameter, once
         assert not {id(p) for p in body["params"]} & {id(p) for p in head["params"]}
         assert {id(p) for p in net.head().parameters()} == {id(p) for p in head["params"]}
+
+
+def test_layer_lr_decay_scales_each_layer_by_its_depth(tiny_bert: Path) -> None:
+    from launchml.models.hf_encoder import TransformerNet
+    from launchml.trainer import _optimizer
+
+    for pooling in ("cls", "mean"):
+        net = TransformerNet.build(tiny_bert, n_classes=3, pooling=pooling)
+        net.head_lr_scale, net.layer_lr_decay = 10.0, 0.5
+        net.freeze(embeddings=False, layers=0)
+        optimizer = _optimizer(net, TrainConfig(lr=1e-3))
+        scale = {id(p): g["lr_scale"] for g in optimizer.param_groups for p in g["params"]}
+        assert len(scale) == sum(1 for _ in net.parameters())  # every parameter, once
+        body = net.body
+        expected = [
+            (body.embeddings, 0.25),  # 2 layers: embeddings at 0.5^2
+            (body.encoder.layer[0], 0.5),
+            (body.encoder.layer[1], 1.0),
+            (net.head(), 10.0),
+        ]
+        for module, value in expected:
+            assert {scale[id(p)] for p in module.parameters()} == {value}, (pooling, module)
+
+
+def test_fine_tuning_applies_layer_lr_decay(
+    tiny_bert: Path, intent_files: dict[str, str], tmp_path: Path
+) -> None:
+    from transformers import BertModel
+
+    config = config_dict(intent_files, tiny_bert, tmp_path / "c", body="finetune",
+                         freeze_embeddings=False, layer_lr_decay=1e-4)  # fmt: skip
+    run = launchml.train(config, out=tmp_path / "run")
+    before = BertModel.from_pretrained(str(tiny_bert)).state_dict()
+    after = run.model.module_.hf.base_model.state_dict()  # type: ignore[attr-defined]
+
+    def moved(name: str) -> float:
+        return float((after[name] - before[name]).abs().max())
+
+    top = moved("encoder.layer.1.output.dense.weight")  # lr x 1
+    assert top > 1e-5
+    assert moved("encoder.layer.0.output.dense.weight") < top * 1e-3  # lr x 1e-4
+    assert moved("embeddings.word_embeddings.weight") < top * 1e-6  # lr x 1e-8
+
+
+def test_layer_lr_decay_must_be_in_0_1(intent_files: dict[str, str], tiny_bert: Path) -> None:
+    for bad in (0.0, 1.5):
+        config = config_dict(intent_files, tiny_bert, Path("."), layer_lr_decay=bad)
+        with pytest.raises(LaunchMLError, match=r"model\.transformer\.layer_lr_decay"):
+            load_config(config)
 
 
 class _Killed(Exception):

@@ -193,6 +193,9 @@ class TransformerConfig(_Section):
     max_length: int = Field(128, ge=2, description="tokens kept per text, [CLS]/[SEP] included")
     head_lr: float | None = Field(None, gt=0.0, description="head lr when fine-tuning; None: lr")
     freeze_layers: int = Field(0, ge=0, description="lowest encoder layers kept frozen")
+    layer_lr_decay: float = Field(
+        1.0, gt=0.0, le=1.0, description="layer i of N at decay^(N-1-i) x lr, embeddings decay^N"
+    )
     freeze_embeddings: bool = Field(True, description="keep the token embeddings frozen")
     precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16: CPU autocast")
     bucket: bool = Field(True, description="length-bucketed training batches")

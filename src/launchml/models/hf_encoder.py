@@ -178,6 +178,7 @@ class TransformerNet(nn.Module):
         self.hf = hf
         self.bf16 = False
         self.head_lr_scale = 1.0
+        self.layer_lr_decay = 1.0
         if pooling == "mean":
             hidden = int(hf.config.hidden_size)
             self.dropout = nn.Dropout(dropout)
@@ -248,13 +249,25 @@ class TransformerNet(nn.Module):
         return list(self.head().parameters())
 
     def param_groups(self) -> list[dict[str, Any]]:
-        """The engine's hook: the head learns at ``head_lr_scale`` times the body's rate."""
+        """The engine's hook: the head learns at ``head_lr_scale`` times the body's rate.
+
+        With ``layer_lr_decay`` d < 1 (layer-wise learning-rate decay, as in ELECTRA), encoder
+        layer i of N learns at d^(N-1-i) times the body's rate and the embeddings at d^N: the
+        layers nearest the head move most, the general-purpose lower ones least.
+        """
         head = {id(p) for p in self.head_parameters()}
         body = [p for p in self.parameters() if id(p) not in head]
-        return [
-            {"params": body, "lr_scale": 1.0},
-            {"params": self.head_parameters(), "lr_scale": self.head_lr_scale},
-        ]
+        groups = [{"params": body, "lr_scale": 1.0}]
+        if self.layer_lr_decay != 1.0:
+            blocks = list(_attribute(_attribute(self.body, "encoder"), "layer"))
+            stack = [_attribute(self.body, "embeddings"), *blocks]
+            scaled = {id(p) for module in stack for p in module.parameters()}
+            groups = [{"params": [p for p in body if id(p) not in scaled], "lr_scale": 1.0}]
+            for depth, module in enumerate(reversed(stack)):
+                groups.append(
+                    {"params": list(module.parameters()), "lr_scale": self.layer_lr_decay**depth}
+                )
+        return [*groups, {"params": self.head_parameters(), "lr_scale": self.head_lr_scale}]
 
     def freeze(self, embeddings: bool, layers: int) -> None:
         """Keep the token embeddings and/or the lowest ``layers`` encoder layers fixed."""
@@ -296,8 +309,9 @@ def _attribute(module: nn.Module, name: str) -> Any:
     value = getattr(module, name, None)
     if value is None:
         raise LaunchMLError(
-            f"model.transformer: freezing needs a BERT-style encoder; {type(module).__name__} "
-            f"has no '{name}' (set freeze_embeddings: false and freeze_layers: 0)"
+            f"model.transformer: freezing and layer_lr_decay need a BERT-style encoder; "
+            f"{type(module).__name__} has no '{name}' (set freeze_embeddings: false, "
+            f"freeze_layers: 0 and layer_lr_decay: 1)"
         )
     return value
 

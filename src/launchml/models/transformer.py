@@ -4,9 +4,9 @@ Three ways to train (``model.transformer.body``):
 
 - ``frozen``: encode the texts once (features cached on disk, keyed by model, settings and
   token ids), then train the head alone on the cached features with the generic engine.
-- ``finetune``: train body and head together; the body at ``train.lr``, the head at ``head_lr``,
-  the embeddings and the lowest ``freeze_layers`` layers optionally frozen; length-bucketed
-  batches and optional bf16 autocast for speed.
+- ``finetune``: train body and head together; the body at ``train.lr`` (lower layers at less with
+  ``layer_lr_decay``), the head at ``head_lr``, the embeddings and the lowest ``freeze_layers``
+  layers optionally frozen; length-bucketed batches and optional bf16 autocast for speed.
 - ``two_stage``: ``frozen`` first (``warm_start_epochs`` at ``warm_start_lr``), then
   ``finetune`` from that warm start.
 
@@ -180,6 +180,7 @@ class Transformer(Model):
         net.freeze(options.freeze_embeddings, options.freeze_layers)
         lr = self.train_options.lr
         net.head_lr_scale = (options.head_lr or lr) / lr
+        net.layer_lr_decay = options.layer_lr_decay
         batches = BucketedBatches if options.bucket else TokenBatches
         train_inputs = batches(ids_train, self._pad_id())
         val_inputs = None
