@@ -255,19 +255,22 @@ class TransformerNet(nn.Module):
         layer i of N learns at d^(N-1-i) times the body's rate and the embeddings at d^N: the
         layers nearest the head move most, the general-purpose lower ones least.
         """
-        head = {id(p) for p in self.head_parameters()}
-        body = [p for p in self.parameters() if id(p) not in head]
-        groups = [{"params": body, "lr_scale": 1.0}]
+        head = self.head_parameters()
+        stack: list[nn.Module] = []  # embeddings, layer 0, ..., layer N-1: decayed rates
         if self.layer_lr_decay != 1.0:
-            blocks = list(_attribute(_attribute(self.body, "encoder"), "layer"))
+            blocks = _attribute(_attribute(self.body, "encoder"), "layer")
             stack = [_attribute(self.body, "embeddings"), *blocks]
-            scaled = {id(p) for module in stack for p in module.parameters()}
-            groups = [{"params": [p for p in body if id(p) not in scaled], "lr_scale": 1.0}]
-            for depth, module in enumerate(reversed(stack)):
-                groups.append(
-                    {"params": list(module.parameters()), "lr_scale": self.layer_lr_decay**depth}
-                )
-        return [*groups, {"params": self.head_parameters(), "lr_scale": self.head_lr_scale}]
+        apart = {id(p) for p in head} | {id(p) for m in stack for p in m.parameters()}
+        rest = [p for p in self.parameters() if id(p) not in apart]  # all the body, if no decay
+        decayed = [
+            {"params": list(module.parameters()), "lr_scale": self.layer_lr_decay**depth}
+            for depth, module in enumerate(reversed(stack))
+        ]
+        return [
+            {"params": rest, "lr_scale": 1.0},
+            *decayed,
+            {"params": head, "lr_scale": self.head_lr_scale},
+        ]
 
     def freeze(self, embeddings: bool, layers: int) -> None:
         """Keep the token embeddings and/or the lowest ``layers`` encoder layers fixed."""
