@@ -258,8 +258,7 @@ class TransformerNet(nn.Module):
         head = self.head_parameters()
         stack: list[nn.Module] = []  # embeddings, layer 0, ..., layer N-1: decayed rates
         if self.layer_lr_decay != 1.0:
-            blocks = _attribute(_attribute(self.body, "encoder"), "layer")
-            stack = [_attribute(self.body, "embeddings"), *blocks]
+            stack = [self._embeddings(), *self._layers()]
         apart = {id(p) for p in head} | {id(p) for m in stack for p in m.parameters()}
         rest = [p for p in self.parameters() if id(p) not in apart]  # all the body, if no decay
         decayed = [
@@ -272,13 +271,19 @@ class TransformerNet(nn.Module):
             {"params": head, "lr_scale": self.head_lr_scale},
         ]
 
+    def _embeddings(self) -> nn.Module:
+        return _attribute(self.body, "embeddings")
+
+    def _layers(self) -> nn.ModuleList:
+        """The encoder's layers, lowest first (BERT-style ``encoder.layer``)."""
+        return _attribute(_attribute(self.body, "encoder"), "layer")
+
     def freeze(self, embeddings: bool, layers: int) -> None:
         """Keep the token embeddings and/or the lowest ``layers`` encoder layers fixed."""
-        body = self.body
         if embeddings:
-            _attribute(body, "embeddings").requires_grad_(False)
+            self._embeddings().requires_grad_(False)
         if layers:
-            blocks = _attribute(_attribute(body, "encoder"), "layer")
+            blocks = self._layers()
             if layers > len(blocks):
                 raise LaunchMLError(
                     f"model.transformer.freeze_layers: the model has {len(blocks)} layers, "
