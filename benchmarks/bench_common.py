@@ -1,11 +1,12 @@
-"""What every benchmark script reports beside its figures: where the data lives, the machine,
-its load, and the process's peak memory."""
+"""What every benchmark script shares: where the data lives, the machine, its load, the
+process's peak memory, and ensembles (config and accuracies)."""
 
 from __future__ import annotations
 
 import os
 import resource
 from pathlib import Path
+from typing import Any
 
 from launchml.profiling import cpu_name
 
@@ -30,3 +31,19 @@ def machine() -> str:
         f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads"
     )
+
+
+def as_ensemble(raw: dict[str, Any], size: int) -> dict[str, Any]:
+    """``raw`` with its model type turned into the member of a ``size``-member ensemble."""
+    model = {**raw["model"], "type": "ensemble"}
+    model["ensemble"] = {"member": raw["model"]["type"], "size": size}
+    return {**raw, "model": model}
+
+
+def accuracies(probas: list[Any], truth: Any) -> tuple[list[float], float]:
+    """Accuracy of each probability matrix, and of their mean (what an ensemble predicts)."""
+    import numpy as np
+
+    singles = [float(np.mean(proba.argmax(axis=1) == truth)) for proba in probas]
+    averaged = float(np.mean(np.mean(probas, axis=0).argmax(axis=1) == truth))
+    return singles, averaged

@@ -26,7 +26,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
-from transformer_common import accuracies, banking77_config, run_launchml
+from bench_common import accuracies
+from transformer_common import banking77_config, run_launchml
 from transformer_sst2 import sst2_config
 
 from launchml.evaluate import load_eval_data

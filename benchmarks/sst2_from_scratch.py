@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_common import accuracies, as_ensemble
 from scratch_common import report, sst2
-from transformer_common import accuracies, as_ensemble
 
 from launchml.config import apply_override, load_config
 from launchml.data.dataset import Dataset

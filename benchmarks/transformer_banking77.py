@@ -31,16 +31,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from transformer_common import (
-    BANKING77,
-    accuracies,
-    as_ensemble,
-    banking77_config,
-    load_average,
-    machine,
-    peak_rss_mb,
-    run_launchml,
-)
+from bench_common import accuracies, as_ensemble, load_average, machine, peak_rss_mb
+from transformer_common import BANKING77, banking77_config, run_launchml
 
 
 def baseline(max_steps: int | None, epochs: int = 3) -> dict:

@@ -25,22 +25,6 @@ BANKING77 = SHARED_DATA / "banking77"
 SST2 = SHARED_DATA / "sst2"
 
 
-def as_ensemble(raw: dict[str, Any], size: int) -> dict[str, Any]:
-    """``raw`` with its model type turned into the member of a ``size``-member ensemble."""
-    model = {**raw["model"], "type": "ensemble"}
-    model["ensemble"] = {"member": raw["model"]["type"], "size": size}
-    return {**raw, "model": model}
-
-
-def accuracies(probas: list[Any], truth: Any) -> tuple[list[float], float]:
-    """Accuracy of each probability matrix, and of their mean (what an ensemble predicts)."""
-    import numpy as np
-
-    singles = [float(np.mean(proba.argmax(axis=1) == truth)) for proba in probas]
-    averaged = float(np.mean(np.mean(probas, axis=0).argmax(axis=1) == truth))
-    return singles, averaged
-
-
 def run_launchml(
     raw: dict[str, Any], overrides: list[str], label: str, keep: Path | None = None
 ) -> dict[str, Any]:
