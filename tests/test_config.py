@@ -155,9 +155,13 @@ def test_wrong_type_names_the_key_and_the_value(tmp_path: Path) -> None:
     assert "'ten'" in message
 
 
-def test_out_of_range_value_names_the_key(minimal: Path) -> None:
-    with pytest.raises(LaunchMLError, match=r"data\.split\.val"):
-        load_config(minimal, ["data.split.val=1.5"])
+@pytest.mark.parametrize(
+    ("item", "key"),
+    [("data.split.val=1.5", r"data\.split\.val"), ("train.ema_decay=1.0", r"train\.ema_decay")],
+)
+def test_out_of_range_value_names_the_key(minimal: Path, item: str, key: str) -> None:
+    with pytest.raises(LaunchMLError, match=key):
+        load_config(minimal, [item])
 
 
 def test_missing_train_path(tmp_path: Path) -> None:

@@ -97,6 +97,68 @@ def test_plateau_schedule_lowers_the_lr_when_validation_stalls() -> None:
     assert history[-1]["lr"] < history[0]["lr"]
 
 
+class RecordingNet(nn.Module):
+    """An MLP that keeps a copy of its weights at every training forward (one per step)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = MLPNet([4, 8, 3])
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            self.seen.append(self.flat())
+        return self.net(x)
+
+    def flat(self) -> torch.Tensor:
+        return torch.cat([p.detach().flatten() for p in self.parameters()]).double()
+
+
+def test_weight_average_matches_a_numpy_ema_of_the_weight_trajectory() -> None:
+    x, y = blobs(48, seed=0)
+    nets = []
+    for ema_decay in [None, 0.9]:
+        torch.manual_seed(0)
+        net = RecordingNet()
+        opts = options(epochs=5, lr=0.05, ema_decay=ema_decay)
+        fit(net, TensorInputs(x), y, None, None, opts, quiet=True)
+        nets.append(net)
+    plain, averaged = nets
+    # The average never feeds back into training: both runs walk the same weights W_0..W_n.
+    assert len(plain.seen) == 15
+    assert torch.equal(torch.stack(plain.seen), torch.stack(averaged.seen))
+    trajectory = [w.numpy() for w in plain.seen] + [plain.flat().numpy()]
+    expected = trajectory[0]
+    for step, weights in enumerate(trajectory[1:]):
+        decay = min(0.9, (1 + step) / (10 + step))
+        expected = decay * expected + (1 - decay) * weights
+    np.testing.assert_allclose(averaged.flat().numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(expected, trajectory[-1], atol=1e-3)  # the average is not W_n
+
+
+def test_validation_and_the_best_epoch_use_the_averaged_weights() -> None:
+    x, y = blobs(120, seed=0)
+    x_val, y_val = blobs(60, seed=1)
+    torch.manual_seed(0)
+    net = RecordingNet()
+    opts = options(epochs=4, ema_decay=0.95, early_stopping={"patience": None})
+    history = fit(net, TensorInputs(x), y, TensorInputs(x_val), y_val, opts, quiet=True)
+    best = min(row["val_loss"] for row in history)
+    restored = evaluate(net, TensorInputs(x_val), torch.as_tensor(y_val))
+    assert restored["val_loss"] == pytest.approx(best, rel=1e-6)
+    assert not any(torch.allclose(net.flat(), w, atol=1e-4) for w in net.seen)
+
+
+def test_resuming_with_ema_from_a_checkpoint_without_it_is_a_clear_error(tmp_path: Path) -> None:
+    from launchml.errors import LaunchMLError
+
+    x, y = blobs(32, seed=0)
+    fit(MLPNet([4, 3]), TensorInputs(x), y, None, None, options(epochs=1), tmp_path, quiet=True)
+    with pytest.raises(LaunchMLError, match="without train.ema_decay"):
+        fit(MLPNet([4, 3]), TensorInputs(x), y, None, None, options(epochs=2, ema_decay=0.9),
+            tmp_path, quiet=True, resume=True)  # fmt: skip
+
+
 def test_augmentation_is_seeded_and_identity_when_disabled() -> None:
     images = torch.rand(4, 1, 12, 12)
     none = AugmentConfig(shift=0.0, rotate=0.0, scale=0.0)
@@ -124,6 +186,7 @@ DRIVER = textwrap.dedent(
     from launchml.models.mlp import MLP
 
     work, out, resume = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
+    ema_decay = float(sys.argv[4]) or None
     slow = torch_base.ImageInputs.batch
     def batch(self, index):  # slow enough to be killed mid-epoch
         time.sleep(0.004)
@@ -142,7 +205,8 @@ DRIVER = textwrap.dedent(
         "data": {"train": "unused"},
         "model": {"type": "mlp", "mlp": {"hidden": [32], "dropout": 0.2}},
         "train": {"epochs": 6, "batch_size": 8, "threads": 1, "seed": 7,
-                  "early_stopping": {"patience": None}, "augment": {"enabled": True}},
+                  "early_stopping": {"patience": None}, "augment": {"enabled": True},
+                  "ema_decay": ema_decay},
     })
     work.mkdir(parents=True, exist_ok=True)
     ctx = FitContext(config, labels, work, quiet=True, resume=resume)
@@ -156,19 +220,23 @@ DRIVER = textwrap.dedent(
 )
 
 
-def run_driver(script: Path, work: Path, out: Path, resume: bool) -> subprocess.Popen[bytes]:
+def run_driver(
+    script: Path, work: Path, out: Path, resume: bool, ema_decay: float
+) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
-    return subprocess.Popen(
-        [sys.executable, str(script), str(work), str(out), "1" if resume else "0"], env=env
-    )
+    args = [str(script), str(work), str(out), "1" if resume else "0", str(ema_decay)]
+    return subprocess.Popen([sys.executable, *args], env=env)
 
 
-def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9], ids=["plain", "ema"])
+def test_resume_after_sigkill_matches_an_uninterrupted_run(
+    tmp_path: Path, ema_decay: float
+) -> None:
     script = tmp_path / "driver.py"
     script.write_text(DRIVER, encoding="utf-8")
 
-    straight = run_driver(script, tmp_path / "w1", tmp_path / "straight", resume=False)
-    killed = run_driver(script, tmp_path / "w2", tmp_path / "resumed", resume=False)
+    straight = run_driver(script, tmp_path / "w1", tmp_path / "straight", False, ema_decay)
+    killed = run_driver(script, tmp_path / "w2", tmp_path / "resumed", False, ema_decay)
     checkpoint = tmp_path / "w2" / CHECKPOINT
     deadline = time.monotonic() + 60
     while not checkpoint.exists() and killed.poll() is None and time.monotonic() < deadline:
@@ -180,10 +248,11 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path: Path) -> No
     assert not (tmp_path / "resumed").exists()
     from launchml.checkpoint import read_checkpoint
 
-    _, state = read_checkpoint(checkpoint)
+    groups, state = read_checkpoint(checkpoint)
     assert 1 <= state["loop"]["epoch"] < 6
+    assert ("ema" in groups) == bool(ema_decay)
 
-    resumed = run_driver(script, tmp_path / "w2", tmp_path / "resumed", resume=True)
+    resumed = run_driver(script, tmp_path / "w2", tmp_path / "resumed", True, ema_decay)
     assert resumed.wait(timeout=120) == 0
     assert straight.wait(timeout=120) == 0
 

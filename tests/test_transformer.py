@@ -102,14 +102,16 @@ def test_each_mode_trains_saves_and_reloads_identically(
     )
 
 
+@pytest.mark.parametrize("ema_decay", [None, 0.9])
 def test_training_only_changes_the_unfrozen_parameters(
-    tiny_bert: Path, intent_files: dict[str, str], tmp_path: Path
+    tiny_bert: Path, intent_files: dict[str, str], tmp_path: Path, ema_decay: float | None
 ) -> None:
     from transformers import BertModel
 
     config = config_dict(
         intent_files, tiny_bert, tmp_path / "c", body="finetune", freeze_layers=1, head_lr=1e-2
     )
+    config["train"]["ema_decay"] = ema_decay  # the average covers the trained weights only
     run = launchml.train(config, out=tmp_path / "run")
     before = BertModel.from_pretrained(str(tiny_bert)).state_dict()
     after = run.model.module_.hf.base_model.state_dict()  # type: ignore[attr-defined]

@@ -269,6 +269,13 @@ class TrainConfig(_Section):
     grad_clip: float | None = Field(1.0, gt=0.0, description="max gradient norm; None: no clip")
     accumulate: int = Field(1, ge=1, description="batches per optimiser step")
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
+    ema_decay: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="keep a moving average of the weights (e.g. 0.999); validation, the best "
+        "epoch and the saved model use it. None: off",
+    )
     class_weights: Literal["none", "balanced"] | list[float] = "none"
     eval_batch_size: int = Field(512, ge=1)
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()

@@ -9,6 +9,8 @@ in an :class:`Inputs` object that turns example indices into such a batch. The l
 bottom: setup (threads, seeds, optimiser, loss), resume from a checkpoint, epochs (shuffle with a
 generator seeded from ``(seed, epoch)``, optional augmentation, accumulation, clipping, schedule),
 validation, early stopping, a checkpoint after every epoch, best weights restored at the end.
+With ``ema_decay`` the loop also keeps a moving average of the weights (:class:`WeightAverage`);
+validation, the best epoch and the weights the model ends with are then the averaged ones.
 
 Because the data order, the augmentation and dropout of an epoch derive only from
 ``(seed, epoch)`` and the checkpoint holds everything else, a run killed at any moment and resumed
@@ -22,17 +24,19 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypedDict
 
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from launchml import checkpoint as ckpt
 from launchml.config import TrainConfig
@@ -121,6 +125,7 @@ def fit(
     weight = _class_weights(options, y_train, n_classes)
     criterion = nn.CrossEntropyLoss(weight=weight, label_smoothing=options.label_smoothing)
     optimizer = _optimizer(module, options)
+    average = WeightAverage(module, options.ema_decay) if options.ema_decay else None
     n_batches = math.ceil(len(train) / options.batch_size)
     steps_per_epoch = math.ceil(n_batches / options.accumulate)
     total_steps = steps_per_epoch * options.epochs
@@ -134,7 +139,7 @@ def fit(
     best: dict[str, torch.Tensor] | None = None
     path = work_dir / CHECKPOINT if work_dir is not None else None
     if resume and path is not None and path.is_file():
-        best = _restore(path, module, optimizer, loop, history)
+        best = _restore(path, module, optimizer, loop, history, average)
 
     progress = None if quiet else _Progress()
     try:
@@ -169,22 +174,26 @@ def fit(
                         nn.utils.clip_grad_norm_(module.parameters(), options.grad_clip)
                     optimizer.step()
                     optimizer.zero_grad(set_to_none=True)
+                    if average is not None:
+                        average.update(loop["step"])
                     loop["step"] += 1
                 total_loss += loss.item() * len(index)
                 seen += len(index)
                 if progress:
                     progress.advance(len(index), total_loss / seen)
             row: dict[str, Any] = {"epoch": epoch, "train_loss": total_loss / max(seen, 1)}
-            if has_val:
-                assert val is not None and val_targets is not None
-                row.update(evaluate(module, val, val_targets, options.eval_batch_size))
+            with average.applied() if average is not None else contextlib.nullcontext():
+                if has_val:
+                    assert val is not None and val_targets is not None
+                    row.update(evaluate(module, val, val_targets, options.eval_batch_size))
+                score = sign * row[metric]
+                improved = loop["best_score"] is None or score < loop["best_score"] - stop.min_delta
+                if improved and has_val:
+                    best = {k: v.detach().clone() for k, v in module.state_dict().items()}
             row["lr"] = optimizer.param_groups[0]["lr"]
             row["seconds"] = time.perf_counter() - started
-            score = sign * row[metric]
-            if loop["best_score"] is None or score < loop["best_score"] - stop.min_delta:
+            if improved:
                 loop.update({"best_score": score, "best_epoch": epoch, "bad_epochs": 0})
-                if has_val:
-                    best = {k: v.detach().clone() for k, v in module.state_dict().items()}
             else:
                 loop["bad_epochs"] += 1
                 if stop.patience is not None and has_val and loop["bad_epochs"] >= stop.patience:
@@ -196,12 +205,14 @@ def fit(
             if progress:
                 progress.end_epoch(row, metric)
             if path is not None:
-                _save(path, module, optimizer, loop, history, best)
+                _save(path, module, optimizer, loop, history, best, average)
     finally:
         if progress:
             progress.close()
     if best is not None:  # the weights of the best epoch, not the last one
         module.load_state_dict(best)
+    elif average is not None:
+        average.copy_to_module()
     module.eval()
     return history
 
@@ -239,6 +250,53 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
     denominator = confusion.sum(0) + confusion.sum(1)
     present = denominator > 0
     return float(np.mean(2 * tp[present] / denominator[present])) if present.any() else 0.0
+
+
+class WeightAverage:
+    """An exponential moving average of a module's trainable weights (``train.ema_decay``).
+
+    Updated after every optimiser step with torch's EMA rule (``torch.optim.swa_utils``), with
+    the decay warmed up as ``min(decay, (1 + n) / (10 + n))`` after ``n`` steps (as TensorFlow's
+    ``ExponentialMovingAverage``), so that the first averages do not cling to the initial
+    weights. Frozen parameters and buffers are not averaged: the module's own are used.
+    """
+
+    def __init__(self, module: nn.Module, decay: float) -> None:
+        named = [(name, p) for name, p in module.named_parameters() if p.requires_grad]
+        self.names = [name for name, _ in named]
+        self.live = [p for _, p in named]
+        self.averaged = [p.detach().clone() for p in self.live]
+        self.decay = decay
+
+    def update(self, step: int) -> None:
+        """Fold in the live weights after optimiser step ``step`` (0-based)."""
+        decay = min(self.decay, (1 + step) / (10 + step))
+        if self.live:
+            get_ema_multi_avg_fn(decay)(self.averaged, [p.detach() for p in self.live], None)
+
+    @contextlib.contextmanager
+    def applied(self) -> Iterator[None]:
+        """Inside the block the module holds the averaged weights; after it, its own again."""
+        own = [p.detach().clone() for p in self.live]
+        self.copy_to_module()
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for p, saved in zip(self.live, own, strict=True):
+                    p.copy_(saved)
+
+    def copy_to_module(self) -> None:
+        with torch.no_grad():
+            for p, averaged in zip(self.live, self.averaged, strict=True):
+                p.copy_(averaged)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return dict(zip(self.names, self.averaged, strict=True))
+
+    def load_state_dict(self, tensors: dict[str, torch.Tensor]) -> None:
+        for name, averaged in zip(self.names, self.averaged, strict=True):
+            averaged.copy_(tensors[name])
 
 
 # --------------------------------------------------------------------------------------------
@@ -347,12 +405,15 @@ def _save(
     loop: _Loop,
     history: list[dict[str, Any]],
     best: dict[str, torch.Tensor] | None,
+    average: WeightAverage | None,
 ) -> None:
     optim_tensors, optim_rest = ckpt.split_optimizer_state(optimizer)
     rng_tensors, rng_rest = ckpt.rng_state()
     groups = {"model": module.state_dict(), "optim": optim_tensors, "rng": rng_tensors}
     if best is not None:
         groups["best"] = best
+    if average is not None:
+        groups["ema"] = average.state_dict()
     state = {"loop": loop, "history": history, "optim": optim_rest, "rng": rng_rest}
     ckpt.write_checkpoint(path, groups, state)
 
@@ -363,9 +424,19 @@ def _restore(
     optimizer: torch.optim.Optimizer,
     loop: _Loop,
     history: list[dict[str, Any]],
+    average: WeightAverage | None,
 ) -> dict[str, torch.Tensor] | None:
     groups, state = ckpt.read_checkpoint(path)
     module.load_state_dict(groups["model"])
+    if average is not None:
+        if "ema" not in groups:
+            from launchml.errors import LaunchMLError
+
+            raise LaunchMLError(
+                f"{path}: this checkpoint was written without train.ema_decay; resume with the "
+                "run's own config or start afresh"
+            )
+        average.load_state_dict(groups["ema"])
     optimizer.load_state_dict(ckpt.join_optimizer_state(groups.get("optim", {}), state["optim"]))
     ckpt.set_rng_state(groups["rng"], state["rng"])
     loop.update(state["loop"])
