@@ -282,14 +282,10 @@ class WeightAverage:
         try:
             yield
         finally:
-            with torch.no_grad():
-                for p, saved in zip(self.live, own, strict=True):
-                    p.copy_(saved)
+            _assign(self.live, own)
 
     def copy_to_module(self) -> None:
-        with torch.no_grad():
-            for p, averaged in zip(self.live, self.averaged, strict=True):
-                p.copy_(averaged)
+        _assign(self.live, self.averaged)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return dict(zip(self.names, self.averaged, strict=True))
@@ -297,6 +293,12 @@ class WeightAverage:
     def load_state_dict(self, tensors: dict[str, torch.Tensor]) -> None:
         for name, averaged in zip(self.names, self.averaged, strict=True):
             averaged.copy_(tensors[name])
+
+
+@torch.no_grad()
+def _assign(params: list[nn.Parameter], values: list[torch.Tensor]) -> None:
+    for p, value in zip(params, values, strict=True):
+        p.copy_(value)
 
 
 # --------------------------------------------------------------------------------------------
