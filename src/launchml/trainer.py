@@ -182,7 +182,8 @@ def fit(
                 if progress:
                     progress.advance(len(index), total_loss / seen)
             row: dict[str, Any] = {"epoch": epoch, "train_loss": total_loss / max(seen, 1)}
-            with average.applied() if average is not None else contextlib.nullcontext():
+            # validation scores, and a best epoch keeps, the averaged weights (no val: no swap)
+            with average.applied() if average is not None and has_val else contextlib.nullcontext():
                 if has_val:
                     assert val is not None and val_targets is not None
                     row.update(evaluate(module, val, val_targets, options.eval_batch_size))
