@@ -57,6 +57,9 @@ def run_launchml(
         "test_accuracy": _rounded(run.metrics, "test", "accuracy"),
         "test_macro_f1": _rounded(run.metrics, "test", "macro_f1"),
         "val_accuracy": _rounded(run.metrics, "val", "accuracy"),
+        "val_accuracy_by_epoch": [
+            round(float(row["val_accuracy"]), 4) for row in history if row.get("val_accuracy")
+        ],
         "fit_seconds": round(fit, 1),
         "wall_seconds_with_eval": round(wall, 1),
         # all examples seen while training, over the whole fit time (loading, tokenising,
