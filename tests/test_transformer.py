@@ -303,20 +303,30 @@ class _Killed(Exception):
     """Stands in for a crash right after a checkpoint was written."""
 
 
-@pytest.mark.parametrize("body", ["finetune", "two_stage"])
+@pytest.mark.parametrize(
+    ("body", "cache_frozen"), [("finetune", False), ("two_stage", False), ("finetune", True)]
+)
 def test_resume_after_a_crash_matches_an_uninterrupted_run(
     body: str,
+    cache_frozen: bool,
     tiny_bert: Path,
     intent_files: dict[str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A run that dies after the first fine-tuning epoch's checkpoint, resumed, ends with the
-    same weights as a run that never stopped (two_stage: the finished head stage is not redone)."""
+    same weights as a run that never stopped (two_stage: the finished head stage is not redone;
+    cache_frozen: the checkpoint holds only the layers above the cached prefix)."""
     from launchml import trainer
 
     config = config_dict(
-        intent_files, tiny_bert, tmp_path / "cache", body=body, warm_start_epochs=2
+        intent_files,
+        tiny_bert,
+        tmp_path / "cache",
+        body=body,
+        warm_start_epochs=2,
+        freeze_layers=1 if cache_frozen else 0,
+        cache_frozen=cache_frozen,
     )
     config["train"]["epochs"] = 3
     whole = launchml.train(config, out=tmp_path / "whole")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from launchml.errors import LaunchMLError, did_you_mean
 
@@ -197,11 +197,25 @@ class TransformerConfig(_Section):
         1.0, gt=0.0, le=1.0, description="layer i of N at decay^(N-1-i) x lr, embeddings decay^N"
     )
     freeze_embeddings: bool = Field(True, description="keep the token embeddings frozen")
+    cache_frozen: bool = Field(
+        False,
+        description="fine-tuning: run the frozen embeddings + lowest freeze_layers layers once "
+        "per text (without their dropout) and train only the layers above; faster",
+    )
     precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16: CPU autocast")
     bucket: bool = Field(True, description="length-bucketed training batches")
     warm_start_epochs: int = Field(10, ge=1, description="two_stage: head-only epochs")
     warm_start_lr: float = Field(3e-3, gt=0.0, description="two_stage: head-only lr")
     cache_dir: str | None = Field(None, description="embedding cache; None: ~/.cache/launchml")
+
+    @model_validator(mode="after")
+    def _cache_needs_frozen_embeddings(self) -> TransformerConfig:
+        if self.cache_frozen and not self.freeze_embeddings:
+            raise ValueError(
+                "cache_frozen: true needs freeze_embeddings: true (the cached prefix starts with "
+                "the embeddings); set one of them the other way"
+            )
+        return self
 
 
 class EnsembleConfig(_Section):

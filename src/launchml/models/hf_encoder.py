@@ -219,9 +219,11 @@ class TransformerNet(nn.Module):
         return self.hf.base_model if self.pooling == "cls" else self.hf
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Logits for token ids ``(batch, tokens)``, or for hidden states ``(batch, tokens,
+        hidden)`` that skip the embeddings (see ``frozen_prefix.layer_slice``)."""
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             if self.pooling == "cls":
-                logits = self.hf(input_ids=ids, attention_mask=mask).logits
+                logits = self.hf(**_inputs(ids), attention_mask=mask).logits
             else:
                 logits = self.head()(self.features(ids, mask))
         return logits.float()
@@ -229,7 +231,7 @@ class TransformerNet(nn.Module):
     def features(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """What the head reads: the masked token mean, or the [CLS] hidden state."""
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            hidden = self.body(input_ids=ids, attention_mask=mask).last_hidden_state
+            hidden = self.body(**_inputs(ids), attention_mask=mask).last_hidden_state
         hidden = hidden.float()
         if self.pooling == "cls":
             return hidden[:, 0]
@@ -258,7 +260,7 @@ class TransformerNet(nn.Module):
         head = self.head_parameters()
         stack: list[nn.Module] = []  # embeddings, layer 0, ..., layer N-1: decayed rates
         if self.layer_lr_decay != 1.0:
-            stack = [self._embeddings(), *self._layers()]
+            stack = [self.embeddings_module(), *self.layers()]
         apart = {id(p) for p in head} | {id(p) for m in stack for p in m.parameters()}
         rest = [p for p in self.parameters() if id(p) not in apart]  # all the body, if no decay
         decayed = [
@@ -271,19 +273,22 @@ class TransformerNet(nn.Module):
             {"params": head, "lr_scale": self.head_lr_scale},
         ]
 
-    def _embeddings(self) -> nn.Module:
+    def embeddings_module(self) -> nn.Module:
         return _attribute(self.body, "embeddings")
 
-    def _layers(self) -> nn.ModuleList:
+    def encoder_module(self) -> nn.Module:
+        return _attribute(self.body, "encoder")
+
+    def layers(self) -> nn.ModuleList:
         """The encoder's layers, lowest first (BERT-style ``encoder.layer``)."""
-        return _attribute(_attribute(self.body, "encoder"), "layer")
+        return _attribute(self.encoder_module(), "layer")
 
     def freeze(self, embeddings: bool, layers: int) -> None:
         """Keep the token embeddings and/or the lowest ``layers`` encoder layers fixed."""
         if embeddings:
-            self._embeddings().requires_grad_(False)
+            self.embeddings_module().requires_grad_(False)
         if layers:
-            blocks = self._layers()
+            blocks = self.layers()
             if layers > len(blocks):
                 raise LaunchMLError(
                     f"model.transformer.freeze_layers: the model has {len(blocks)} layers, "
@@ -313,13 +318,19 @@ class _ClsHead(nn.Module):
         return self.classifier(self.dropout(self.pooler(cls_hidden.unsqueeze(1))))
 
 
+def _inputs(ids: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Token ids go in as ``input_ids``; float hidden states (a skipped prefix) as
+    ``inputs_embeds``."""
+    return {"inputs_embeds" if ids.is_floating_point() else "input_ids": ids}
+
+
 def _attribute(module: nn.Module, name: str) -> Any:
     value = getattr(module, name, None)
     if value is None:
         raise LaunchMLError(
-            f"model.transformer: freezing and layer_lr_decay need a BERT-style encoder; "
-            f"{type(module).__name__} has no '{name}' (set freeze_embeddings: false, "
-            f"freeze_layers: 0 and layer_lr_decay: 1)"
+            f"model.transformer: freezing, cache_frozen and layer_lr_decay need a BERT-style "
+            f"encoder; {type(module).__name__} has no '{name}' (set freeze_embeddings: false, "
+            f"freeze_layers: 0, cache_frozen: false and layer_lr_decay: 1)"
         )
     return value
 

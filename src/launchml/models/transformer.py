@@ -24,6 +24,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -39,6 +40,12 @@ from launchml.data.dataset import Dataset, Kind
 from launchml.data.vocab import load_wordpiece
 from launchml.errors import LaunchMLError
 from launchml.models.base import FitContext, Model
+from launchml.models.frozen_prefix import (
+    BucketedHiddenBatches,
+    HiddenBatches,
+    encode_prefix,
+    layer_slice,
+)
 from launchml.models.hf_encoder import (
     BucketedBatches,
     TokenBatches,
@@ -181,24 +188,36 @@ class Transformer(Model):
         lr = self.train_options.lr
         net.head_lr_scale = (options.head_lr or lr) / lr
         net.layer_lr_decay = options.layer_lr_decay
-        batches = BucketedBatches if options.bucket else TokenBatches
-        train_inputs = batches(ids_train, self._pad_id())
-        val_inputs = None
+        pad = self._pad_id()
+        start = options.freeze_layers if options.cache_frozen else 0
         if ids_val:  # validation sorted by length: little padding; targets follow the order
             order = length_sorted(ids_val)
-            val_inputs = TokenBatches([ids_val[i] for i in order], self._pad_id())
-            y_val = y_val[order]
-        return engine.fit(
-            net,
-            train_inputs,
-            y_train,
-            val_inputs,
-            y_val,
-            self.train_options,
-            ctx.work_dir / "body",
-            quiet=ctx.quiet,
-            resume=ctx.resume,
-        )
+            ids_val, y_val = [ids_val[i] for i in order], y_val[order]
+        train_inputs: Any
+        val_inputs: Any = None
+        if options.cache_frozen:  # the frozen prefix runs once, not every epoch
+            hidden_train = encode_prefix(net, ids_train, pad, start)
+            batches = BucketedHiddenBatches if options.bucket else HiddenBatches
+            train_inputs = batches(hidden_train)
+            if ids_val:
+                val_inputs = HiddenBatches(encode_prefix(net, ids_val, pad, start))
+        else:
+            train_inputs = (BucketedBatches if options.bucket else TokenBatches)(ids_train, pad)
+            if ids_val:
+                val_inputs = TokenBatches(ids_val, pad)
+        above = layer_slice(net, start, embeddings=False)
+        with above if options.cache_frozen else contextlib.nullcontext():
+            return engine.fit(
+                net,
+                train_inputs,
+                y_train,
+                val_inputs,
+                y_val,
+                self.train_options,
+                ctx.work_dir / "body",
+                quiet=ctx.quiet,
+                resume=ctx.resume,
+            )
 
     # -- prediction -------------------------------------------------------------------------
 
