@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from launchml.models.hf_encoder import TokenBatches, bucketed_order, length_sorted
+from launchml.models.hf_encoder import Bucketed, PaddedBatches, TokenBatches, length_sorted
 
 if TYPE_CHECKING:
     from launchml.models.hf_encoder import TransformerNet
@@ -91,34 +91,13 @@ def encode_prefix(
     return out
 
 
-class HiddenBatches:
+class HiddenBatches(PaddedBatches):
     """Per-text hidden states; a batch is ``(hidden, attention_mask)`` padded to its longest row
     (the padding is zeros: the mask keeps it out of attention and pooling)."""
 
     def __init__(self, states: list[torch.Tensor]) -> None:
-        self.states = states
-        self.lengths = torch.tensor([len(s) for s in states], dtype=torch.long)
-        self.width = int(states[0].shape[1]) if states else 0
-
-    def __len__(self) -> int:
-        return len(self.states)
-
-    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        rows = index.tolist()
-        longest = int(self.lengths[index].max()) if rows else 0
-        hidden = torch.zeros((len(rows), longest, self.width))
-        mask = torch.zeros((len(rows), longest), dtype=torch.long)
-        for r, i in enumerate(rows):
-            n = len(self.states[i])
-            hidden[r, :n] = self.states[i]
-            mask[r, :n] = 1
-        return hidden, mask
+        super().__init__(states, 0.0)
 
 
-class BucketedHiddenBatches(HiddenBatches):
+class BucketedHiddenBatches(Bucketed, HiddenBatches):
     """Training batches of similar lengths, in the same order as ``BucketedBatches`` would give."""
-
-    chunk_batches = 50
-
-    def epoch_order(self, generator: torch.Generator, batch_size: int) -> torch.Tensor:
-        return bucketed_order(self.lengths, batch_size, generator, self.chunk_batches)

@@ -97,36 +97,46 @@ def tokenize(tokenizer: Any, texts: list[str], max_length: int) -> list[list[int
 # Batches.
 
 
-class TokenBatches:
-    """Token-id sequences; a batch is ``(input_ids, attention_mask)`` padded to its longest row."""
+class PaddedBatches:
+    """Variable-length rows, each a tensor ``(length, ...)``: token ids or per-token hidden
+    states. A batch is ``(rows padded to the longest with pad_value, attention_mask)``."""
 
-    def __init__(self, sequences: list[list[int]], pad_id: int) -> None:
-        self.sequences = [torch.tensor(s, dtype=torch.long) for s in sequences]
-        self.lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
-        self.pad_id = pad_id
+    def __init__(self, rows: list[torch.Tensor], pad_value: float) -> None:
+        self.sequences = rows
+        self.lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
+        self.pad_value = pad_value
 
     def __len__(self) -> int:
         return len(self.sequences)
 
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        rows = index.tolist()
-        width = int(self.lengths[index].max()) if rows else 0
-        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for r, i in enumerate(rows):
-            n = len(self.sequences[i])
-            ids[r, :n] = self.sequences[i]
-            mask[r, :n] = 1
-        return ids, mask
+        rows = [self.sequences[i] for i in index.tolist()]
+        if not rows:
+            return torch.zeros((0, 0), dtype=torch.long), torch.zeros((0, 0), dtype=torch.long)
+        padded = nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=self.pad_value)
+        mask = torch.arange(padded.shape[1]) < self.lengths[index].unsqueeze(1)
+        return padded, mask.long()
 
 
-class BucketedBatches(TokenBatches):
-    """Training batches of similar lengths (the engine's ``epoch_order`` hook)."""
+class TokenBatches(PaddedBatches):
+    """Token-id sequences; a batch is ``(input_ids, attention_mask)`` padded to its longest row."""
+
+    def __init__(self, sequences: list[list[int]], pad_id: int) -> None:
+        super().__init__([torch.tensor(s, dtype=torch.long) for s in sequences], pad_id)
+
+
+class Bucketed:
+    """Mixin for training batches of similar lengths (the engine's ``epoch_order`` hook)."""
 
     chunk_batches = 50
+    lengths: torch.Tensor
 
     def epoch_order(self, generator: torch.Generator, batch_size: int) -> torch.Tensor:
         return bucketed_order(self.lengths, batch_size, generator, self.chunk_batches)
+
+
+class BucketedBatches(Bucketed, TokenBatches):
+    """Token-id training batches of similar lengths."""
 
 
 def bucketed_order(

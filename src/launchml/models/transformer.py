@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -48,6 +49,7 @@ from launchml.models.frozen_prefix import (
 )
 from launchml.models.hf_encoder import (
     BucketedBatches,
+    PaddedBatches,
     TokenBatches,
     TransformerNet,
     cache_key,
@@ -188,25 +190,16 @@ class Transformer(Model):
         lr = self.train_options.lr
         net.head_lr_scale = (options.head_lr or lr) / lr
         net.layer_lr_decay = options.layer_lr_decay
-        pad = self._pad_id()
-        start = options.freeze_layers if options.cache_frozen else 0
         if ids_val:  # validation sorted by length: little padding; targets follow the order
             order = length_sorted(ids_val)
             ids_val, y_val = [ids_val[i] for i in order], y_val[order]
-        train_inputs: Any
-        val_inputs: Any = None
-        if options.cache_frozen:  # the frozen prefix runs once, not every epoch
-            hidden_train = encode_prefix(net, ids_train, pad, start)
-            batches = BucketedHiddenBatches if options.bucket else HiddenBatches
-            train_inputs = batches(hidden_train)
-            if ids_val:
-                val_inputs = HiddenBatches(encode_prefix(net, ids_val, pad, start))
-        else:
-            train_inputs = (BucketedBatches if options.bucket else TokenBatches)(ids_train, pad)
-            if ids_val:
-                val_inputs = TokenBatches(ids_val, pad)
-        above = layer_slice(net, start, embeddings=False)
-        with above if options.cache_frozen else contextlib.nullcontext():
+        train_inputs, val_inputs = self._body_inputs(ids_train, ids_val)
+        above_prefix = (
+            layer_slice(net, options.freeze_layers, embeddings=False)
+            if options.cache_frozen
+            else contextlib.nullcontext()
+        )
+        with above_prefix:
             return engine.fit(
                 net,
                 train_inputs,
@@ -218,6 +211,21 @@ class Transformer(Model):
                 quiet=ctx.quiet,
                 resume=ctx.resume,
             )
+
+    def _body_inputs(
+        self, ids_train: list[list[int]], ids_val: list[list[int]]
+    ) -> tuple[PaddedBatches, PaddedBatches | None]:
+        """Fine-tuning's batches: token ids, or with ``cache_frozen`` the frozen prefix's output
+        (computed here once, instead of in every epoch)."""
+        options, pad = self.options, self._pad_id()
+        if options.cache_frozen:
+            encode = partial(encode_prefix, self.module_, pad_id=pad, layers=options.freeze_layers)
+            hidden_batches = BucketedHiddenBatches if options.bucket else HiddenBatches
+            hidden_val = HiddenBatches(encode(ids_val)) if ids_val else None
+            return hidden_batches(encode(ids_train)), hidden_val
+        token_batches = BucketedBatches if options.bucket else TokenBatches
+        token_val = TokenBatches(ids_val, pad) if ids_val else None
+        return token_batches(ids_train, pad), token_val
 
     # -- prediction -------------------------------------------------------------------------
 
