@@ -4,7 +4,7 @@ With ``freeze_embeddings`` and ``freeze_layers: N``, every epoch of fine-tuning 
 through the same fixed embeddings and N fixed layers again. ``cache_frozen: true`` computes
 their output once per text (in eval mode: without the frozen layers' dropout), then trains only
 the layers above on it. On all-MiniLM-L6-v2 with N = 3 (Banking77's four-member ensemble recipe)
-fitting took 20-26% less time, and the members scored about 0.25 points lower (probably the lost
+fitting took 14-26% less time, and the members scored about 0.3 points lower (probably the lost
 dropout inside the frozen layers; dropout on their cached output did not bring it back;
 docs/BENCHMARKS.md). Hence off by default. The saved model is the whole network as usual.
 
