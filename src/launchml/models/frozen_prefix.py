@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from launchml.models.hf_encoder import Bucketed, PaddedBatches, TokenBatches, length_sorted
+from launchml.models.hf_encoder import Bucketed, PaddedBatches, sorted_batches
 
 if TYPE_CHECKING:
     from launchml.models.hf_encoder import TransformerNet
@@ -75,18 +75,14 @@ def encode_prefix(
     hidden)`` tensor per sequence, in input order (eval mode: no dropout)."""
     was_training = net.training
     net.eval()
-    order = length_sorted(sequences)
-    inputs = TokenBatches([sequences[i] for i in order], pad_id)
     out: list[torch.Tensor] = [torch.empty(0)] * len(sequences)
     with layer_slice(net, 0, layers):
-        for start in range(0, len(order), batch_size):
-            index = torch.arange(start, min(start + batch_size, len(order)))
-            ids, mask = inputs.batch(index)
+        for rows, ids, mask in sorted_batches(sequences, pad_id, batch_size):
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=net.bf16):
                 hidden = net.body(input_ids=ids, attention_mask=mask).last_hidden_state
             hidden = hidden.float()
-            for row, i in enumerate(index.tolist()):
-                out[order[i]] = hidden[row, : len(sequences[order[i]])].clone()
+            for row, position in enumerate(rows):
+                out[position] = hidden[row, : len(sequences[position])].clone()
     net.train(was_training)
     return out
 

@@ -167,6 +167,19 @@ def length_sorted(sequences: list[list[int]]) -> list[int]:
     return sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
 
 
+def sorted_batches(
+    sequences: list[list[int]], pad_id: int, batch_size: int
+) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+    """Inference batches of similar lengths, shortest first: ``(the rows' positions in
+    sequences, input_ids, attention_mask)``."""
+    order = length_sorted(sequences)
+    inputs = TokenBatches([sequences[i] for i in order], pad_id)
+    for start in range(0, len(order), batch_size):
+        index = torch.arange(start, min(start + batch_size, len(order)))
+        ids, mask = inputs.batch(index)
+        yield order[start : start + batch_size], ids, mask
+
+
 # --------------------------------------------------------------------------------------------
 # The network.
 
@@ -353,16 +366,14 @@ def _attribute(module: nn.Module, name: str) -> Any:
 def encode(net: TransformerNet, sequences: list[list[int]], pad_id: int, batch_size: int = 128):
     """:meth:`TransformerNet.features` for every sequence, batched by length, in input order."""
     net.eval()
-    order = length_sorted(sequences)
-    inputs = TokenBatches([sequences[i] for i in order], pad_id)
-    chunks = [
-        net.features(*inputs.batch(torch.arange(s, min(s + batch_size, len(inputs)))))
-        for s in range(0, len(inputs), batch_size)
-    ]
+    chunks, positions = [], []
+    for rows, ids, mask in sorted_batches(sequences, pad_id, batch_size):
+        chunks.append(net.features(ids, mask))
+        positions.extend(rows)
     hidden = int(net.hf.config.hidden_size)
     features = torch.cat(chunks) if chunks else torch.empty(0, hidden)
     out = torch.empty_like(features)
-    out[torch.tensor(order, dtype=torch.long)] = features
+    out[torch.tensor(positions, dtype=torch.long)] = features
     return out
 
 
