@@ -97,3 +97,16 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real datasets not found at {SHARED_DATA} (../shared/data beside the repo)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """The URL of a throw-away PostgreSQL server on loopback (tests/postgres.py); skipped with
+    the reason when Debian's postgresql package is not installed."""
+    from tests.postgres import find_binaries, postgres_server
+
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+    with postgres_server(binaries) as url:
+        yield url
