@@ -22,7 +22,7 @@ import os
 import shutil
 from datetime import datetime
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import yaml
@@ -107,8 +107,38 @@ class Run:
         self.meta = meta
 
     @property
-    def kind(self) -> str:
-        return str(self.meta.get("data_kind", "text"))
+    def name(self) -> str:
+        """The run directory's name (how a server names the model by default)."""
+        return self.path.name
+
+    @property
+    def kind(self) -> Literal["text", "image"]:
+        return "image" if self.meta.get("data_kind") == "image" else "text"
+
+    @property
+    def input_shape(self) -> tuple[int, int, int] | None:
+        """``(H, W, C)`` of the images an image model takes; None for text models."""
+        shape = self.meta.get("input_shape")
+        return (int(shape[0]), int(shape[1]), int(shape[2])) if shape else None
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able facts about the model (see :class:`launchml.inference.Predictor`)."""
+        from launchml.manifest import MANIFEST, sha256_file
+
+        manifest = self.path / MANIFEST
+        return {
+            "name": self.name,
+            "type": self.config.model.type,
+            "kind": self.kind,
+            "labels": list(self.labels),
+            "format": "run",
+            "metrics": {
+                split: {k: m.get(k) for k in ("n", "accuracy", "macro_f1", "ece")}
+                for split, m in self.metrics.items()
+                if isinstance(m, dict)
+            },
+            "sha256": sha256_file(manifest) if manifest.is_file() else None,
+        }
 
     @classmethod
     def load(cls, path: str | Path) -> Run:
