@@ -119,5 +119,6 @@ def banking77_config(mode: str) -> dict[str, Any]:
     return {
         "data": data,
         "model": {"type": "transformer", "transformer": model},
-        "train": {**train_options, "seed": 0, "eval_batch_size": 256},
+        "train": {**train_options, "seed": 0},
+        "inference": {"batch_size": 256},
     }

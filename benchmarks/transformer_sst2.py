@@ -58,7 +58,8 @@ def sst2_config(mode: str) -> dict:
     return {
         "data": data,
         "model": {"type": "transformer", "transformer": model},
-        "train": {**train, "seed": 0, "eval_batch_size": 256},
+        "train": {**train, "seed": 0},
+        "inference": {"batch_size": 256},
     }
 
 

@@ -63,6 +63,12 @@ def test_stopword_removal_uses_sklearns_english_list() -> None:
     assert got.split() == ["cat", "sitting", "mat", "warm"]
 
 
+def test_shipped_stop_words_are_sklearns() -> None:
+    from launchml.data import stopwords
+
+    assert stopwords.ENGLISH_STOP_WORDS == ENGLISH_STOP_WORDS
+
+
 def test_stopwords_are_matched_case_insensitively_but_case_is_kept() -> None:
     got = clean_text("The Cat AND the Dog", CleanConfig(remove_stopwords=True))
     assert got == "Cat Dog"

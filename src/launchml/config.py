@@ -291,9 +291,20 @@ class TrainConfig(_Section):
         "epoch and the saved model use it. None: off",
     )
     class_weights: Literal["none", "balanced"] | list[float] = "none"
-    eval_batch_size: int = Field(512, ge=1)
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
     augment: AugmentConfig = AugmentConfig()
+
+
+class InferenceConfig(_Section):
+    """Prediction settings: ``Run.predict``, ``evaluate``, the validation pass of training, an
+    exported bundle and the server."""
+
+    batch_size: int = Field(
+        512, ge=1, description="examples per prediction batch (transformers: at most 256)"
+    )
+    threads: int | None = Field(
+        None, ge=1, description="threads for prediction (torch, ONNX Runtime); None: as they are"
+    )
 
 
 class Config(_Section):
@@ -302,6 +313,14 @@ class Config(_Section):
     data: DataConfig
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
+    inference: InferenceConfig = InferenceConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate_eval_batch_size(cls, raw: Any) -> Any:
+        """Configs written before the ``inference`` section (run directories among them) had
+        ``train.eval_batch_size``: it becomes ``inference.batch_size``."""
+        return migrate_config(raw)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
@@ -362,6 +381,29 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
             raise LaunchMLError(f"--set {key}: '{part}' is a value, not a section")
         node = child
     node[parts[-1]] = value
+
+
+def migrate_config(raw: Any) -> Any:
+    """A config mapping in an older shape, in today's (a copy; the input is left as it was).
+
+    - ``train.eval_batch_size`` (before launchml had an ``inference`` section) moves to
+      ``inference.batch_size``; giving both with different values is an error.
+    """
+    train = raw.get("train") if isinstance(raw, dict) else None
+    if not isinstance(train, dict) or "eval_batch_size" not in train:
+        return raw
+    raw = {**raw, "train": dict(train)}
+    old = raw["train"].pop("eval_batch_size")
+    inference = raw.get("inference")
+    inference = dict(inference) if isinstance(inference, dict) else {}
+    if "batch_size" in inference and inference["batch_size"] != old:
+        raise ValueError(
+            f"train.eval_batch_size ({old}) and inference.batch_size ({inference['batch_size']}) "
+            "disagree; train.eval_batch_size is the old name of inference.batch_size: keep that"
+        )
+    inference["batch_size"] = old
+    raw["inference"] = inference
+    return raw
 
 
 def validate_config(raw: dict[str, Any], origin: str = "config") -> Config:

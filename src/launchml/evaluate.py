@@ -223,7 +223,7 @@ def evaluate_dataset(run: Any, data: Dataset, *, measure: bool = True) -> Evalua
     """Evaluate a loaded :class:`launchml.runs.Run` on an already loaded, cleaned dataset.
 
     With ``measure``, the inference figures (samples/s at batch size 1 and at
-    ``train.eval_batch_size``, model size on disk, peak memory) are measured on the way.
+    ``inference.batch_size``, model size on disk, peak memory) are measured on the way.
     """
     from launchml.data.load import unseen_label_notes
     from launchml.profiling import measure_inference

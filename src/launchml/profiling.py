@@ -1,7 +1,7 @@
 """Inference figures measured while evaluating, and the machine they were measured on.
 
 Throughput is measured twice: at batch size 1 (one request at a time, what a web service sees)
-and at the run's ``train.eval_batch_size`` (bulk scoring). The batched pass *is* the evaluation's
+and at the run's ``inference.batch_size`` (bulk scoring). The batched pass *is* the evaluation's
 prediction pass, so it costs nothing extra; the batch-1 pass scores at most
 ``SINGLE_MAX`` examples or ``SINGLE_BUDGET_S`` seconds, whichever comes first. Wall-clock figures
 depend on the machine and its load: they are reported, never asserted by tests.
@@ -42,7 +42,7 @@ def measure_inference(run: Any, inputs: list[str] | np.ndarray) -> tuple[np.ndar
         figures["batched_samples_per_s"], figures["single_latency_ms_p50"]
     """
     model = run.model
-    batch_size = int(run.config.train.eval_batch_size)
+    batch_size = int(run.config.inference.batch_size)
     n = len(inputs)
     started = time.perf_counter()
     chunks = [model.predict_proba(inputs[i : i + batch_size]) for i in range(0, n, batch_size)]

@@ -28,9 +28,8 @@ import numpy as np
 import yaml
 
 from launchml.config import Config, validate_config
-from launchml.data.clean import clean_texts
-from launchml.data.images import read_image_file
-from launchml.errors import LaunchMLError
+from launchml.errors import InvalidInputError, LaunchMLError
+from launchml.inference.inputs import prepare
 from launchml.models import Model, get_model_class
 
 PARTIAL_SUFFIX = ".partial"
@@ -164,28 +163,7 @@ class Run:
     # -- prediction: one input in -> one answer out; a list/batch in -> a list/batch out --------
 
     def _prepare(self, inputs: Any) -> tuple[list[str] | np.ndarray, bool]:
-        if self.kind == "text":
-            if isinstance(inputs, str):
-                return clean_texts([inputs], self.config.data.clean), True
-            texts = [str(t) for t in inputs]
-            return clean_texts(texts, self.config.data.clean), False
-        return self._prepare_images(inputs)
-
-    def _prepare_images(self, inputs: Any) -> tuple[np.ndarray, bool]:
-        shape = tuple(self.meta["input_shape"])  # (H, W, C)
-        if isinstance(inputs, str | Path):
-            return read_image_file(Path(inputs), shape)[None], True
-        if isinstance(inputs, list) and inputs and isinstance(inputs[0], str | Path):
-            return np.stack([read_image_file(Path(p), shape) for p in inputs]), False
-        array = np.asarray(inputs)
-        gray = shape[2] == 1
-        if array.shape == shape or (gray and array.shape == shape[:2]):
-            return array.reshape((1, *shape)).astype(np.uint8), True
-        if array.shape[1:] == shape or (gray and array.shape[1:] == shape[:2]):
-            return array.reshape((len(array), *shape)).astype(np.uint8), False
-        raise LaunchMLError(
-            f"images must have shape {shape} (H, W, C), or a batch of them; got {array.shape}"
-        )
+        return prepare(inputs, self.kind, self.config.data.clean, self.input_shape)
 
     @overload
     def predict(self, inputs: str) -> str: ...
@@ -207,6 +185,18 @@ class Run:
     def _proba(self, inputs: Any) -> tuple[np.ndarray, bool]:
         prepared, single = self._prepare(inputs)
         return self.model.predict_proba(prepared), single
+
+    def encoder(self, member: int = 0) -> Any:
+        """The sentence encoder of a ``transformer`` run (:class:`launchml.inference.encoder.
+        SentenceEncoder`): the module the classifier itself uses, so a retriever built on it
+        shares its weights. An ensemble of transformers hands out member ``member``'s."""
+        found = getattr(self.model, "encoder", None)
+        if found is None:
+            raise InvalidInputError(
+                f"{self.path}: a '{self.config.model.type}' model has no sentence encoder; "
+                "only transformer runs (or ensembles of them) do"
+            )
+        return found(member) if self.config.model.type == "ensemble" else found()
 
 
 def list_runs(root: Path) -> list[dict[str, Any]]:

@@ -5,10 +5,19 @@ function; a submodule of that name would replace it as soon as it is imported.)
 
 Nothing in this file knows about any particular model (the minGPT trainer rule): a model hands
 over an ``nn.Module`` that maps a batch of input tensors to class logits, and its examples wrapped
-in an :class:`Inputs` object that turns example indices into such a batch. The loop reads top to
-bottom: setup (threads, seeds, optimiser, loss), resume from a checkpoint, epochs (shuffle with a
-generator seeded from ``(seed, epoch)``, optional augmentation, accumulation, clipping, schedule),
-validation, early stopping, a checkpoint after every epoch, best weights restored at the end.
+in an :class:`launchml.inference.batching.Inputs` object that turns example indices into such a
+batch (the same objects prediction uses; the validation pass is
+:func:`launchml.inference.batching.predict_logits`).
+
+``Inputs`` may have an optional hook, used when present (``getattr``):
+``epoch_order(generator, batch_size) -> Tensor``, the permutation of an epoch instead of
+``randperm`` (e.g. length-bucketed batches). It must draw its randomness from ``generator``
+only, so that resumed runs stay exact.
+
+The loop reads top to bottom: setup (threads, seeds, optimiser, loss), resume from a checkpoint,
+epochs (shuffle with a generator seeded from ``(seed, epoch)``, optional augmentation,
+accumulation, clipping, schedule), validation, early stopping, a checkpoint after every epoch,
+best weights restored at the end.
 With ``ema_decay`` the loop also keeps a moving average of the weights (:class:`WeightAverage`);
 validation, the best epoch and the weights the model ends with are then the averaged ones.
 
@@ -31,7 +40,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol, TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import torch
@@ -40,27 +49,12 @@ from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from launchml import checkpoint as ckpt
 from launchml.config import TrainConfig
+from launchml.inference.batching import Batch, Inputs, TensorInputs, predict_logits
 
 CHECKPOINT = "checkpoint.safetensors"
 
-Batch = tuple[torch.Tensor, ...]
 #: ``transform(batch, generator) -> batch``, applied to training batches only (augmentation)
 Transform = Callable[[Batch, torch.Generator], Batch]
-
-
-class Inputs(Protocol):
-    """Examples already turned into tensors; ``batch`` gives the module's positional inputs.
-
-    Optional hooks, used when present (``getattr``), so that plain inputs need neither:
-
-    - ``epoch_order(generator, batch_size) -> Tensor``: the permutation of an epoch, instead of
-      ``randperm`` (e.g. length-bucketed batches). It must draw its randomness from
-      ``generator`` only, so that resumed runs stay exact.
-    """
-
-    def __len__(self) -> int: ...
-
-    def batch(self, index: torch.Tensor) -> Batch: ...
 
 
 class _Loop(TypedDict):
@@ -77,19 +71,6 @@ class _Loop(TypedDict):
     plateau_bad: int
 
 
-class TensorInputs:
-    """Fixed-size examples in one tensor (``batch`` returns ``(x[index],)``)."""
-
-    def __init__(self, x: torch.Tensor) -> None:
-        self.x = x
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def batch(self, index: torch.Tensor) -> Batch:
-        return (self.x[index],)
-
-
 def fit(
     module: nn.Module,
     train: Inputs,
@@ -103,6 +84,7 @@ def fit(
     resume: bool = False,
     history: list[dict[str, Any]] | None = None,
     transform: Transform | None = None,
+    eval_batch_size: int = 512,
 ) -> list[dict[str, Any]]:
     """Train ``module`` in place; return (and fill ``history`` with) one dict per epoch.
 
@@ -114,6 +96,7 @@ def fit(
     work_dir: where ``checkpoint.safetensors`` is written after each epoch (None: no checkpoint).
     resume: continue from the checkpoint in ``work_dir`` when there is one.
     transform: applied to each training batch with the epoch's generator (augmentation).
+    eval_batch_size: the validation pass's batch size (``inference.batch_size``).
     """
     history = [] if history is None else history
     torch.set_num_threads(options.threads or os.cpu_count() or 1)
@@ -186,7 +169,7 @@ def fit(
             with average.applied() if average is not None and has_val else contextlib.nullcontext():
                 if has_val:
                     assert val is not None and val_targets is not None
-                    row.update(evaluate(module, val, val_targets, options.eval_batch_size))
+                    row.update(evaluate(module, val, val_targets, eval_batch_size))
                 score = sign * row[metric]
                 improved = loop["best_score"] is None or score < loop["best_score"] - stop.min_delta
                 if improved and has_val:
@@ -216,17 +199,6 @@ def fit(
         average.copy_to_module()
     module.eval()
     return history
-
-
-@torch.inference_mode()
-def predict_logits(module: nn.Module, inputs: Inputs, batch_size: int = 512) -> torch.Tensor:
-    """Logits for every example of ``inputs``, in order, in evaluation mode."""
-    module.eval()
-    outputs = [
-        module(*inputs.batch(torch.arange(start, min(start + batch_size, len(inputs)))))
-        for start in range(0, len(inputs), batch_size)
-    ]
-    return torch.cat(outputs) if outputs else torch.empty(0, 0)
 
 
 def evaluate(
@@ -496,3 +468,16 @@ class _Progress:
 
     def close(self) -> None:
         self.progress.stop()
+
+
+# Inputs, TensorInputs and predict_logits live in launchml.inference.batching (prediction uses
+# them without the engine); they are named here too for the models' and scripts' convenience.
+__all__ = [
+    "Inputs",
+    "TensorInputs",
+    "WeightAverage",
+    "evaluate",
+    "fit",
+    "macro_f1",
+    "predict_logits",
+]

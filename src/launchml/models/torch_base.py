@@ -2,8 +2,8 @@
 
 A torch model type only says how to build its ``nn.Module`` from a small JSON-able description
 (``spec_``: input shape or vocabulary size, number of classes, its options). Everything else —
-encoding images and texts, training (:mod:`launchml.trainer`), prediction, and the saved files — is
-here:
+encoding images and texts (with :mod:`launchml.inference`), training (:mod:`launchml.trainer`),
+prediction, and the saved files — is here:
 
 - ``weights.safetensors``: the module's ``state_dict`` (never pickle);
 - ``model.json``: ``spec_``, enough to rebuild the module before loading the weights;
@@ -31,10 +31,19 @@ from torch import nn
 
 from launchml import trainer as engine
 from launchml.augment import Augment
-from launchml.config import Config, TrainConfig, VocabConfig
+from launchml.config import Config, InferenceConfig, TrainConfig, VocabConfig
 from launchml.data.dataset import Dataset
 from launchml.data.vocab import WordVocab, load_wordpiece
 from launchml.errors import LaunchMLError
+from launchml.inference.batching import (
+    ImageInputs,
+    Inputs,
+    TokenInputs,
+    predict_logits,
+    probabilities,
+    use_threads,
+)
+from launchml.inference.text import TextTokenizer, WordPieceTokenizer, WordTokenizer
 from launchml.models.base import FitContext, Model
 
 WEIGHTS = "weights.safetensors"
@@ -106,36 +115,6 @@ def _is_word_emb(key: str) -> bool:
     return key == WORD_EMBEDDINGS_SUFFIX or key.endswith("." + WORD_EMBEDDINGS_SUFFIX)
 
 
-class ImageInputs:
-    """uint8 images ``(N, H, W, C)`` kept as uint8 ``(N, C, H, W)``; batches are float in [0, 1]."""
-
-    def __init__(self, images: np.ndarray) -> None:
-        self.x = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return (self.x[index].float().div_(255.0),)
-
-
-class TokenInputs:
-    """Token-id sequences; a batch is ``(ids (B, T) padded with pad_id, lengths (B,))``."""
-
-    def __init__(self, sequences: list[list[int]], pad_id: int) -> None:
-        self.sequences = [torch.tensor(s, dtype=torch.long) for s in sequences]
-        self.lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
-        self.pad_id = pad_id
-
-    def __len__(self) -> int:
-        return len(self.sequences)
-
-    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        rows = [self.sequences[i] for i in index.tolist()]
-        ids = nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=self.pad_id)
-        return ids, self.lengths[index]
-
-
 def copy_embeddings(embedding: nn.Embedding, matrix: torch.Tensor) -> None:
     """Start ``embedding`` from ``matrix`` (same width; rows beyond either side stay as they are).
 
@@ -173,16 +152,18 @@ class TorchModel(Model):
         train_options: TrainConfig,
         vocab_options: VocabConfig,
         labels: list[str],
+        inference_options: InferenceConfig | None = None,
     ) -> None:
         self.options = options
         self.train_options = train_options
         self.vocab_options = vocab_options
         self.labels = labels
+        self.inference_options = inference_options or InferenceConfig()
 
     @classmethod
     def from_config(cls, config: Config, labels: list[str]) -> TorchModel:
         options = getattr(config.model, cls.name)
-        return cls(options, config.train, config.data.vocab, labels)
+        return cls(options, config.train, config.data.vocab, labels, config.inference)
 
     # -- what a subclass provides -----------------------------------------------------------
 
@@ -239,6 +220,7 @@ class TorchModel(Model):
             resume=ctx.resume,
             history=ctx.history,
             transform=transform,
+            eval_batch_size=self.inference_options.batch_size,
         )
         return self
 
@@ -267,17 +249,31 @@ class TorchModel(Model):
                 raise LaunchMLError(
                     f"images of shape (H, W, C) = {expected} expected, got {inputs.shape[1:]}"
                 )
-        logits = engine.predict_logits(
-            self.module_, self._inputs(inputs), self.train_options.eval_batch_size
+        use_threads(self.inference_options.threads)
+        logits = predict_logits(
+            self.module_, self._inputs(inputs), self.inference_options.batch_size
         )
-        if len(logits) == 0:
-            return np.zeros((0, len(self.labels)))
-        return torch.softmax(logits.double(), dim=1).numpy()
+        return probabilities(logits, len(self.labels))
 
-    def _inputs(self, inputs: list[str] | np.ndarray) -> engine.Inputs:
+    def _inputs(self, inputs: list[str] | np.ndarray) -> Inputs:
         if self.spec_["kind"] == "image":
             return ImageInputs(np.asarray(inputs))
-        return TokenInputs([self._encode(text) for text in inputs], self._pad_id())
+        tokenizer = self.text_tokenizer()
+        return TokenInputs(tokenizer.encode(list(inputs)), tokenizer.pad_id)
+
+    def text_tokenizer(self) -> TextTokenizer:
+        """Texts to token ids, as this model reads them (the word vocabulary or WordPiece);
+        made once, after the vocabulary is known."""
+        cached: TextTokenizer | None = getattr(self, "_text_tokenizer", None)
+        if cached is None:
+            if self.tokenizer_name() == "word":
+                cached = WordTokenizer(self.vocab_, self.max_length())
+            else:
+                cached = WordPieceTokenizer.from_hf(
+                    self.tokenizer_, self.max_length(), special_tokens=False
+                )
+            self._text_tokenizer = cached
+        return cached
 
     # -- text encoding ----------------------------------------------------------------------
 
@@ -306,16 +302,6 @@ class TorchModel(Model):
         return load_word_embeddings(
             resolve_tokenizer_dir(name, self._option("tokenizer")), self._option("embeddings")
         )
-
-    def _encode(self, text: str) -> list[int]:
-        if self.tokenizer_name() == "word":
-            ids = self.vocab_.encode(text)
-            unk = self.vocab_.unk_id
-        else:
-            ids = self.tokenizer_(text, add_special_tokens=False)["input_ids"]
-            unk = self.tokenizer_.unk_token_id
-        # An empty text still needs one step (packed LSTMs reject length 0): one unknown token.
-        return ids[: self.max_length()] or [unk]
 
     def _vocab_size(self) -> int:
         return len(self.vocab_) if self.tokenizer_name() == "word" else len(self.tokenizer_)

@@ -36,10 +36,20 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from launchml import trainer as engine
-from launchml.config import Config, TrainConfig, TransformerConfig
+from launchml.config import Config, InferenceConfig, TrainConfig, TransformerConfig
 from launchml.data.dataset import Dataset, Kind
 from launchml.data.vocab import load_wordpiece
 from launchml.errors import LaunchMLError
+from launchml.inference.batching import (
+    PaddedBatches,
+    TokenBatches,
+    length_sorted,
+    probabilities,
+    sorted_outputs,
+    use_threads,
+)
+from launchml.inference.encoder import SentenceEncoder, quiet_transformers, resolve_pretrained
+from launchml.inference.text import WordPieceTokenizer
 from launchml.models.base import FitContext, Model
 from launchml.models.frozen_prefix import (
     BucketedHiddenBatches,
@@ -49,18 +59,15 @@ from launchml.models.frozen_prefix import (
 )
 from launchml.models.hf_encoder import (
     BucketedBatches,
-    PaddedBatches,
-    TokenBatches,
     TransformerNet,
     cache_key,
     cached_features,
     default_cache_dir,
-    length_sorted,
     model_identity,
-    quiet_transformers,
-    resolve_pretrained,
-    tokenize,
 )
+
+#: prediction batches of a transformer hold at most this many texts (attention is quadratic)
+MAX_PREDICT_BATCH = 256
 
 SPEC = "model.json"
 HF_DIR = "hf_model"
@@ -73,15 +80,20 @@ class Transformer(Model):
     kinds: ClassVar[tuple[Kind, ...]] = ("text",)
 
     def __init__(
-        self, options: TransformerConfig, train_options: TrainConfig, labels: list[str]
+        self,
+        options: TransformerConfig,
+        train_options: TrainConfig,
+        labels: list[str],
+        inference_options: InferenceConfig | None = None,
     ) -> None:
         self.options = options
         self.train_options = train_options
         self.labels = labels
+        self.inference_options = inference_options or InferenceConfig()
 
     @classmethod
     def from_config(cls, config: Config, labels: list[str]) -> Transformer:
-        return cls(config.model.transformer, config.train, labels)
+        return cls(config.model.transformer, config.train, labels, config.inference)
 
     def pooling(self) -> str:
         if self.options.pooling != "auto":
@@ -128,11 +140,12 @@ class Transformer(Model):
         self.cache_stats_: dict[str, int] = {}
         y_train = np.asarray(y_train, dtype=np.int64)
         has_val = val is not None and len(val) > 0 and y_val is not None
-        ids_train = tokenize(self.tokenizer_, list(train.inputs), options.max_length)
+        self._text_tokenizer: WordPieceTokenizer | None = None  # made anew for this tokenizer
+        ids_train = self.text_tokenizer().encode(list(train.inputs))
         ids_val: list[list[int]] = []
         if has_val:
             assert val is not None
-            ids_val = tokenize(self.tokenizer_, list(val.inputs), options.max_length)
+            ids_val = self.text_tokenizer().encode(list(val.inputs))
         y_val = np.asarray(y_val, dtype=np.int64) if has_val else None
 
         if options.body in ("frozen", "two_stage"):
@@ -180,6 +193,7 @@ class Transformer(Model):
             ctx.work_dir / "head",
             quiet=ctx.quiet,
             resume=ctx.resume,
+            eval_batch_size=self.inference_options.batch_size,
         )
 
     def _fit_body(self, ids_train, y_train, ids_val, y_val, ctx):
@@ -210,6 +224,7 @@ class Transformer(Model):
                 ctx.work_dir / "body",
                 quiet=ctx.quiet,
                 resume=ctx.resume,
+                eval_batch_size=self.inference_options.batch_size,
             )
 
     def _body_inputs(
@@ -230,23 +245,30 @@ class Transformer(Model):
     # -- prediction -------------------------------------------------------------------------
 
     def predict_proba(self, inputs: list[str] | np.ndarray) -> np.ndarray:
-        logits = self.logits(list(inputs))
-        if len(logits) == 0:
-            return np.zeros((0, len(self.labels)))
-        return torch.softmax(logits.double(), dim=1).numpy()
+        return probabilities(self.logits(list(inputs)), len(self.labels))
 
     def logits(self, texts: list[str]) -> torch.Tensor:
         """Raw class scores, in input order (texts batched by length for speed)."""
-        ids = tokenize(self.tokenizer_, texts, self.options.max_length)
-        order = length_sorted(ids)
-        inputs = TokenBatches([ids[i] for i in order], self._pad_id())
-        batch_size = min(self.train_options.eval_batch_size, 256)
-        sorted_logits = engine.predict_logits(self.module_, inputs, batch_size)
-        if len(sorted_logits) == 0:
-            return torch.empty(0, len(self.labels))
-        out = torch.empty_like(sorted_logits)
-        out[torch.tensor(order, dtype=torch.long)] = sorted_logits
-        return out
+        use_threads(self.inference_options.threads)
+        ids = self.text_tokenizer().encode(texts)
+        batch_size = min(self.inference_options.batch_size, MAX_PREDICT_BATCH)
+        return sorted_outputs(self.module_, ids, self._pad_id(), batch_size, len(self.labels))
+
+    def text_tokenizer(self) -> WordPieceTokenizer:
+        """Texts to token ids with [CLS]/[SEP], at most ``max_length`` (made once)."""
+        cached: WordPieceTokenizer | None = getattr(self, "_text_tokenizer", None)
+        if cached is None:
+            cached = WordPieceTokenizer.from_hf(self.tokenizer_, self.options.max_length)
+            self._text_tokenizer = cached
+        return cached
+
+    def encoder(self) -> SentenceEncoder:
+        """The sentence encoder inside this classifier (the same module: shared weights), with
+        the run's tokenizer: ``encoder().encode(texts)`` gives the vectors the head reads."""
+        encoder = self.module_.encoder
+        encoder.tokenizer = self.text_tokenizer()
+        encoder.batch_size = min(self.inference_options.batch_size, MAX_PREDICT_BATCH)
+        return encoder
 
     def _pad_id(self) -> int:
         pad = self.tokenizer_.pad_token_id
