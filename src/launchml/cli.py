@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from launchml.errors import LaunchMLError
+from launchml.errors import InvalidInputError, LaunchMLError, NotFoundError
 
 app = typer.Typer(
     help="launchml: from a CSV of texts or a folder of images to a shipped model, offline.",
@@ -101,7 +101,7 @@ def train_command(
 
     resolved = load_config(config, set_ or [])
     if resume is not None and out is not None:
-        raise LaunchMLError("--out and --resume: give one; --resume continues the run in place")
+        raise InvalidInputError("--out and --resume: give one; --resume continues the run in place")
     run = train(resolved, out=out, resume=resume, quiet=quiet, log=_warn)
     for split, metrics in run.metrics.items():
         typer.echo(
@@ -175,7 +175,7 @@ def compare_command(
         _warn(f"warning: {note}")
     if html is not None:
         if not html.parent.is_dir():
-            raise LaunchMLError(f"{html.parent}: directory not found (--html)")
+            raise NotFoundError(f"{html.parent}: directory not found (--html)")
         write_text_atomic(html, leaderboard_html(rows, notes, sort))
         _warn(f"wrote {html}")
     if as_json:
@@ -202,7 +202,7 @@ def predict_command(
     from launchml.runs import Run
 
     if (text is None) == (input_file is None):
-        raise LaunchMLError("give either one TEXT argument or --input FILE")
+        raise InvalidInputError("give either one TEXT argument or --input FILE")
     inputs = [text] if text is not None else read_input_lines(input_file)  # type: ignore[arg-type]
     loaded = Run.load(run)
     results = top_predictions(loaded, inputs, top)

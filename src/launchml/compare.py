@@ -17,7 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from launchml.errors import LaunchMLError, did_you_mean
+from launchml.errors import InvalidInputError, LaunchMLError, did_you_mean
 
 #: sort key -> True when higher is better
 SORT_KEYS = {
@@ -40,12 +40,12 @@ def compare_runs(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Leaderboard rows (best first by ``sort``) and notes about what could not be measured."""
     if sort not in SORT_KEYS:
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"--sort {sort}: unknown metric{did_you_mean(sort, SORT_KEYS)} "
             f"(choose from {', '.join(SORT_KEYS)})"
         )
     if not run_dirs:
-        raise LaunchMLError("give at least one run directory")
+        raise InvalidInputError("give at least one run directory")
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
     for run_dir in run_dirs:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from launchml.errors import LaunchMLError, did_you_mean
+from launchml.errors import InvalidConfigError, NotFoundError, did_you_mean
 
 DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet", "npz", "idx", "folder"]
 
@@ -344,17 +344,17 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] | None
         path = Path(source)
         origin = str(path)
         if not path.is_file():
-            raise LaunchMLError(f"{path}: config file not found")
+            raise NotFoundError(f"{path}: config file not found")
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             first = str(exc).strip().splitlines()[0]
-            raise LaunchMLError(f"{path}: not valid YAML ({first})") from None
+            raise InvalidConfigError(f"{path}: not valid YAML ({first})") from None
         if raw is None:
-            raise LaunchMLError(f"{path}: config file is empty; it needs at least data.train")
+            raise InvalidConfigError(f"{path}: config file is empty; it needs at least data.train")
         base_dir = path.resolve().parent
     if not isinstance(raw, dict):
-        raise LaunchMLError(f"{origin}: expected a mapping of keys (data:, model:, train:)")
+        raise InvalidConfigError(f"{origin}: expected a mapping of keys (data:, model:, train:)")
     for item in overrides or []:
         apply_override(raw, item)
     config = validate_config(raw, origin)
@@ -366,7 +366,7 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
     key, sep, text = item.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise LaunchMLError(f"--set '{item}': expected KEY=VALUE, e.g. --set train.epochs=3")
+        raise InvalidConfigError(f"--set '{item}': expected KEY=VALUE, e.g. --set train.epochs=3")
     try:
         value = yaml.safe_load(text) if text.strip() else None
     except yaml.YAMLError:
@@ -378,7 +378,7 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            raise LaunchMLError(f"--set {key}: '{part}' is a value, not a section")
+            raise InvalidConfigError(f"--set {key}: '{part}' is a value, not a section")
         node = child
     node[parts[-1]] = value
 
@@ -410,7 +410,7 @@ def validate_config(raw: dict[str, Any], origin: str = "config") -> Config:
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        raise LaunchMLError(f"{origin}: {_describe(exc)}") from None
+        raise InvalidConfigError(f"{origin}: {_describe(exc)}") from None
 
 
 def _describe(exc: ValidationError) -> str:

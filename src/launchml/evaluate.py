@@ -25,7 +25,7 @@ from sklearn.metrics import (
 from launchml.calibration import DEFAULT_BINS, reliability
 from launchml.data.clean import clean_dataset
 from launchml.data.dataset import Dataset
-from launchml.errors import LaunchMLError
+from launchml.errors import InvalidInputError
 
 TOP_CONFUSIONS = 10
 TOP_K = 3
@@ -211,9 +211,9 @@ def load_eval_data(run: Any, data_path: str | Path) -> tuple[Dataset, list[str]]
     dataset = load_dataset(str(data_path), data_config, "test")
     dataset, notes = clean_dataset(dataset, data_config.clean)
     if len(dataset) == 0:
-        raise LaunchMLError(f"{data_path}: no rows to evaluate")
+        raise InvalidInputError(f"{data_path}: no rows to evaluate")
     if dataset.kind != run.kind:
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{data_path}: holds {dataset.kind}s but the run was trained on {run.kind}s"
         )
     return dataset, notes

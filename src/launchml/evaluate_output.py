@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from launchml.errors import LaunchMLError
+from launchml.errors import ConflictError, InvalidInputError
 from launchml.evaluate import Evaluation
 from launchml.profiling import busy_machine_note
 from launchml.runs import write_json
@@ -28,9 +28,9 @@ def evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
 def write_evaluation(evaluation: Evaluation, out: Path) -> list[Path]:
     """Write ``metrics.json`` (everything but the examples) and ``misclassified.csv`` in ``out``."""
     if out.exists() and not out.is_dir():
-        raise LaunchMLError(f"{out}: exists and is not a directory (--out)")
+        raise InvalidInputError(f"{out}: exists and is not a directory (--out)")
     if (out / "meta.json").is_file():
-        raise LaunchMLError(
+        raise ConflictError(
             f"{out}: is a run directory, whose metrics.json holds the training-time figures; "
             "choose another --out"
         )

@@ -21,7 +21,7 @@ from launchml import __version__
 from launchml.config import Config, load_config, validate_config
 from launchml.data.dataset import Dataset
 from launchml.data.load import Splits, fingerprint, load_splits
-from launchml.errors import LaunchMLError
+from launchml.errors import ConflictError, InvalidConfigError, LaunchMLError, NotFoundError
 from launchml.evaluate import classification_metrics
 from launchml.models import FitContext, get_model_class
 from launchml.profiling import package_versions
@@ -68,7 +68,7 @@ def train(
         say(f"warning: {note}")
     model_cls = get_model_class(config.model.type)
     if splits.train.kind not in model_cls.kinds:
-        raise LaunchMLError(
+        raise InvalidConfigError(
             f"model.type '{config.model.type}' works on {' or '.join(model_cls.kinds)} data, "
             f"but {config.data.train} holds {splits.train.kind}s"
         )
@@ -129,12 +129,12 @@ def _prepare_run_dir(
             final = final.with_name(final.name.removesuffix(".partial"))
         work = partial_dir(final)
         if final.exists():
-            raise LaunchMLError(f"{final}: this run already finished; nothing to resume")
+            raise ConflictError(f"{final}: this run already finished; nothing to resume")
         if not work.is_dir():
-            raise LaunchMLError(f"{final}: no interrupted run to resume ({work.name} not found)")
+            raise NotFoundError(f"{final}: no interrupted run to resume ({work.name} not found)")
         saved = validate_config(yaml.safe_load((work / "config.yaml").read_text("utf-8")))
         if saved.model_dump() != config.model_dump():
-            raise LaunchMLError(
+            raise ConflictError(
                 f"{final}: the config differs from the interrupted run's ({work / 'config.yaml'});"
                 " resume with the same config"
             )
@@ -142,9 +142,9 @@ def _prepare_run_dir(
     final = Path(out) if out is not None else default_run_dir(config.model.type)
     work = partial_dir(final)
     if final.exists():
-        raise LaunchMLError(f"{final}: already exists; choose another --out or remove it")
+        raise ConflictError(f"{final}: already exists; choose another --out or remove it")
     if work.exists():
-        raise LaunchMLError(
+        raise ConflictError(
             f"{work}: an interrupted run is there; continue it with --resume {final} or remove it"
         )
     work.mkdir(parents=True)

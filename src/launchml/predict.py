@@ -7,21 +7,21 @@ from typing import Any
 
 import numpy as np
 
-from launchml.errors import LaunchMLError
+from launchml.errors import InvalidInputError, NotFoundError
 from launchml.runs import Run
 
 
 def read_input_lines(path: Path) -> list[str]:
     """One input per non-empty line of a UTF-8 text file."""
     if not path.is_file():
-        raise LaunchMLError(f"{path}: input file not found")
+        raise NotFoundError(f"{path}: input file not found")
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
-        raise LaunchMLError(f"{path}: not valid UTF-8; re-save the file as UTF-8") from None
+        raise InvalidInputError(f"{path}: not valid UTF-8; re-save the file as UTF-8") from None
     inputs = [line.strip() for line in lines if line.strip()]
     if not inputs:
-        raise LaunchMLError(f"{path}: no inputs (the file has no non-empty lines)")
+        raise InvalidInputError(f"{path}: no inputs (the file has no non-empty lines)")
     return inputs
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 
 from launchml.config import Config, validate_config
-from launchml.errors import InvalidInputError, LaunchMLError
+from launchml.errors import DamagedArtifactError, InvalidInputError, NotFoundError
 from launchml.inference.inputs import prepare
 from launchml.models import Model, get_model_class
 
@@ -148,9 +148,9 @@ class Run:
                 if partial_dir(path).is_dir()
                 else ""
             )
-            raise LaunchMLError(f"{path}: run directory not found{hint}")
+            raise NotFoundError(f"{path}: run directory not found{hint}")
         if not (path / "meta.json").is_file():
-            raise LaunchMLError(f"{path}: not a complete launchml run (no meta.json)")
+            raise DamagedArtifactError(f"{path}: not a complete launchml run (no meta.json)")
         raw = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
         config = validate_config(raw, str(path / "config.yaml"))
         labels_map = json.loads((path / "labels.json").read_text(encoding="utf-8"))
@@ -202,7 +202,7 @@ class Run:
 def list_runs(root: Path) -> list[dict[str, Any]]:
     """Summaries of the complete runs directly under ``root`` (newest first)."""
     if not root.is_dir():
-        raise LaunchMLError(f"{root}: directory not found")
+        raise NotFoundError(f"{root}: directory not found")
     rows = []
     for path in sorted(root.iterdir()):
         meta_path = path / "meta.json"

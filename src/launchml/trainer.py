@@ -301,9 +301,9 @@ def _class_weights(options: TrainConfig, y: np.ndarray, n_classes: int) -> torch
         weights = len(y) / (n_classes * np.maximum(counts, 1.0))
         return torch.tensor(weights, dtype=torch.float32)
     if len(options.class_weights) != n_classes:
-        from launchml.errors import LaunchMLError
+        from launchml.errors import InvalidConfigError
 
-        raise LaunchMLError(
+        raise InvalidConfigError(
             f"train.class_weights has {len(options.class_weights)} values but there are "
             f"{n_classes} classes; give one weight per class (in label order) or 'balanced'"
         )
@@ -405,9 +405,9 @@ def _restore(
     module.load_state_dict(groups["model"])
     if average is not None:
         if "ema" not in groups:
-            from launchml.errors import LaunchMLError
+            from launchml.errors import ConflictError
 
-            raise LaunchMLError(
+            raise ConflictError(
                 f"{path}: this checkpoint was written without train.ema_decay; resume with the "
                 "run's own config or start afresh"
             )

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from launchml.data.dataset import Dataset
-from launchml.errors import LaunchMLError
+from launchml.errors import InvalidInputError, NotFoundError
 
 Role = Literal["train", "val", "test"]
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -29,14 +29,16 @@ def load_image_folder(
     """
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
-        raise LaunchMLError(f"{root}: no class folders; expected {root}/<class name>/<image files>")
+        raise InvalidInputError(
+            f"{root}: no class folders; expected {root}/<class name>/<image files>"
+        )
     files: list[tuple[Path, str]] = []
     for class_dir in class_dirs:
         for path in sorted(class_dir.rglob("*")):
             if path.is_file() and not path.name.startswith("."):
                 files.append((path, class_dir.name))
     if not files:
-        raise LaunchMLError(f"{root}: the class folders hold no image files")
+        raise InvalidInputError(f"{root}: the class folders hold no image files")
 
     images = [_open_image(path) for path, _ in files]
     if mode == "auto":
@@ -46,7 +48,7 @@ def load_image_folder(
     arrays = []
     for (path, _), image in zip(files, images, strict=True):
         if size is None and image.size != first_size:
-            raise LaunchMLError(
+            raise InvalidInputError(
                 f"{path}: image is {image.size[0]}x{image.size[1]} but {files[0][0]} is "
                 f"{first_size[0]}x{first_size[1]}; set data.image.size: [height, width] to resize"
             )
@@ -63,7 +65,7 @@ def load_image_folder(
 
 def _open_image(path: Path) -> Image.Image:
     if path.suffix.lower() not in IMAGE_SUFFIXES:
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{path}: not an image file (expected .png, .jpg or .jpeg); move it out of the folder"
         )
     try:
@@ -71,7 +73,7 @@ def _open_image(path: Path) -> Image.Image:
             image.load()
             return image.copy()
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise LaunchMLError(f"{path}: corrupt or unreadable image ({exc})") from None
+        raise InvalidInputError(f"{path}: corrupt or unreadable image ({exc})") from None
 
 
 def load_npz(path: Path, role: Role) -> Dataset:
@@ -80,7 +82,7 @@ def load_npz(path: Path, role: Role) -> Dataset:
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise LaunchMLError(f"{path}: not a readable .npz file ({exc})") from None
+        raise InvalidInputError(f"{path}: not a readable .npz file ({exc})") from None
     with archive:
         keys = set(archive.files)
         for x_key, y_key in ((f"x_{role}", f"y_{role}"), ("x", "y")):
@@ -88,7 +90,7 @@ def load_npz(path: Path, role: Role) -> Dataset:
                 x, y = archive[x_key], archive[y_key]
                 break
         else:
-            raise LaunchMLError(
+            raise InvalidInputError(
                 f"{path}: no 'x_{role}'/'y_{role}' or 'x'/'y' arrays for the {role} split "
                 f"(the file holds: {', '.join(sorted(keys)) or 'nothing'})"
             )
@@ -99,12 +101,12 @@ def load_idx(images_path: Path) -> Dataset:
     """MNIST IDX: ``*-images-idx3-ubyte[.gz]``, with ``*-labels-idx1-ubyte[.gz]`` beside it."""
     name = images_path.name
     if "images-idx3" not in name:
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{images_path}: expected an IDX images file named like 'train-images-idx3-ubyte.gz'"
         )
     labels_path = images_path.with_name(name.replace("images-idx3", "labels-idx1"))
     if not labels_path.is_file():
-        raise LaunchMLError(f"{images_path}: labels file {labels_path.name} not found beside it")
+        raise NotFoundError(f"{images_path}: labels file {labels_path.name} not found beside it")
     return _from_arrays(read_idx(images_path), read_idx(labels_path), images_path)
 
 
@@ -115,17 +117,17 @@ def read_idx(path: Path) -> np.ndarray:
         with opener(path, "rb") as handle:
             data = handle.read()
     except (OSError, EOFError) as exc:
-        raise LaunchMLError(f"{path}: cannot read IDX file ({exc})") from None
+        raise InvalidInputError(f"{path}: cannot read IDX file ({exc})") from None
     dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in dtypes:
-        raise LaunchMLError(f"{path}: not an IDX file (bad magic number)")
+        raise InvalidInputError(f"{path}: not an IDX file (bad magic number)")
     ndim = data[3]
     dims = tuple(int(d) for d in np.frombuffer(data, ">i4", count=ndim, offset=4))
     dtype = np.dtype(dtypes[data[2]])
     expected = int(np.prod(dims)) * dtype.itemsize
     offset = 4 + 4 * ndim
     if len(data) - offset != expected:
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{path}: IDX header promises {expected} bytes of data, file holds {len(data) - offset}"
         )
     return np.frombuffer(data, dtype, offset=offset).reshape(dims).astype(dtype.newbyteorder("="))
@@ -135,12 +137,12 @@ def _from_arrays(x: np.ndarray, y: np.ndarray, path: Path) -> Dataset:
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4 or x.shape[-1] not in (1, 3):
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{path}: images must have shape (N, H, W) or (N, H, W, 1|3), got {x.shape}"
         )
     y = np.asarray(y).reshape(-1)
     if len(x) != len(y):
-        raise LaunchMLError(f"{path}: {len(x)} images but {len(y)} labels")
+        raise InvalidInputError(f"{path}: {len(x)} images but {len(y)} labels")
     if x.dtype != np.uint8:
         scale = 255.0 if x.max(initial=0) <= 1.0 else 1.0
         x = np.clip(x.astype(np.float64) * scale, 0, 255).round().astype(np.uint8)
@@ -155,7 +157,7 @@ def _from_arrays(x: np.ndarray, y: np.ndarray, path: Path) -> Dataset:
 def read_image_file(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     """One image file as a ``uint8`` array of ``shape`` ``(H, W, C)``, converted and resized."""
     if not path.is_file():
-        raise LaunchMLError(f"{path}: image file not found")
+        raise NotFoundError(f"{path}: image file not found")
     height, width, channels = shape
     image = _open_image(path).convert("L" if channels == 1 else "RGB")
     if image.size != (width, height):

@@ -19,7 +19,7 @@ from launchml.data.dataset import sort_labels
 from launchml.data.images import IMAGE_SUFFIXES
 from launchml.data.load import detect_format, load_dataset
 from launchml.data.tables import load_table
-from launchml.errors import LaunchMLError
+from launchml.errors import NotFoundError
 
 RARE_CLASS = 5  # fewer examples than this in training is flagged
 
@@ -73,7 +73,7 @@ def _inspect_source(
     path: Path, config: DataConfig, role: str, report: dict[str, Any]
 ) -> tuple[dict[str, Any], set[str], list[str]]:
     if not path.exists():
-        raise LaunchMLError(f"{path}: file not found (data.{role})")
+        raise NotFoundError(f"{path}: file not found (data.{role})")
     fmt = detect_format(path, config.format)
     if fmt == "folder":
         return _inspect_folder(path, report)

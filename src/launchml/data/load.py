@@ -20,7 +20,7 @@ from launchml.data.dataset import Dataset, sort_labels
 from launchml.data.images import Role, load_idx, load_image_folder, load_npz
 from launchml.data.splits import stratified_split
 from launchml.data.tables import load_table
-from launchml.errors import LaunchMLError
+from launchml.errors import InvalidConfigError, InvalidInputError, NotFoundError
 
 _SUFFIX_FORMATS = {
     ".csv": "csv",
@@ -44,7 +44,7 @@ def detect_format(path: Path, configured: str = "auto") -> str:
     suffix = path.suffix.lower()
     if suffix in _SUFFIX_FORMATS:
         return _SUFFIX_FORMATS[suffix]
-    raise LaunchMLError(
+    raise InvalidInputError(
         f"{path}: cannot tell the format from the name; set data.format to one of "
         "csv, tsv, jsonl, parquet, npz, idx, folder"
     )
@@ -54,16 +54,16 @@ def load_dataset(path_text: str, config: DataConfig, role: Role = "train") -> Da
     """Read one data source (a file or an image folder) as configured; no cleaning."""
     path = Path(path_text)
     if not path.exists():
-        raise LaunchMLError(f"{path}: file not found (data.{role})")
+        raise NotFoundError(f"{path}: file not found (data.{role})")
     fmt = detect_format(path, config.format)
     if fmt == "folder":
         if not path.is_dir():
-            raise LaunchMLError(f"{path}: data.format is 'folder' but this is not a directory")
+            raise InvalidConfigError(f"{path}: data.format is 'folder' but this is not a directory")
         return load_image_folder(path, config.image.size, config.image.mode)
     if path.is_dir():
-        raise LaunchMLError(f"{path}: is a directory; expected a {fmt} file")
+        raise InvalidInputError(f"{path}: is a directory; expected a {fmt} file")
     if path.stat().st_size == 0:
-        raise LaunchMLError(f"{path}: the file is empty")
+        raise InvalidInputError(f"{path}: the file is empty")
     if fmt == "npz":
         return load_npz(path, role)
     if fmt == "idx":
@@ -94,7 +94,7 @@ def load_splits(config: DataConfig) -> Splits:
         data, dropped = clean_dataset(load_dataset(path, config, role), options)
         notes.extend(dropped)
         if len(data) == 0:
-            raise LaunchMLError(f"{path}: no usable rows left after cleaning (data.{role})")
+            raise InvalidInputError(f"{path}: no usable rows left after cleaning (data.{role})")
         return data
 
     train = load_clean(config.train, "train")
@@ -107,7 +107,7 @@ def load_splits(config: DataConfig) -> Splits:
 
     labels = sort_labels(train.labels)
     if len(labels) < 2:
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{config.train}: only one class ('{labels[0]}'); a classifier needs at least two"
         )
     if train.kind == "image":
@@ -135,9 +135,9 @@ def _check_same_image_shape(train: Dataset, others: list[Dataset]) -> None:
     shape = train.inputs.shape[1:]  # type: ignore[union-attr]
     for other in others:
         if other.kind != "image":
-            raise LaunchMLError(f"{other.source}: holds text but the training data are images")
+            raise InvalidInputError(f"{other.source}: holds text but the training data are images")
         if other.inputs.shape[1:] != shape:  # type: ignore[union-attr]
-            raise LaunchMLError(
+            raise InvalidInputError(
                 f"{other.source}: images are {other.inputs.shape[1:]} (H, W, C) but training "  # type: ignore[union-attr]
                 f"images are {shape}; set data.image.size to resize both"
             )

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from launchml.data.dataset import Dataset
-from launchml.errors import LaunchMLError, did_you_mean
+from launchml.errors import InvalidConfigError, InvalidInputError, did_you_mean
 
 TEXT_COLUMN_NAMES = ("text", "sentence", "utterance", "query", "question", "review", "content")
 LABEL_COLUMN_NAMES = ("label", "labels", "category", "intent", "class", "target", "label_name")
@@ -24,14 +24,14 @@ def read_table(path: Path, fmt: str, quoting: str = "minimal") -> pd.DataFrame:
         try:
             frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many types for a bad file
-            raise LaunchMLError(f"{path}: not a readable Parquet file ({exc})") from None
+            raise InvalidInputError(f"{path}: not a readable Parquet file ({exc})") from None
         if frame.empty:
-            raise LaunchMLError(f"{path}: the file has no rows")
+            raise InvalidInputError(f"{path}: the file has no rows")
         # Native values, not strings: a float label column (3.0) must read as "3" like JSONL does.
         return frame.astype(object).where(frame.notna(), None)
     text = _read_utf8(path)
     if not text.strip():
-        raise LaunchMLError(f"{path}: the file is empty")
+        raise InvalidInputError(f"{path}: the file is empty")
     if fmt == "jsonl":
         return _read_jsonl(path, text)
     sep = "\t" if fmt == "tsv" else ","
@@ -46,11 +46,11 @@ def read_table(path: Path, fmt: str, quoting: str = "minimal") -> pd.DataFrame:
         )
     except pd.errors.ParserError as exc:
         message = _parser_message(exc, text, sep, quoting_constant)
-        raise LaunchMLError(f"{path}: malformed {fmt.upper()}: {message}") from None
+        raise InvalidInputError(f"{path}: malformed {fmt.upper()}: {message}") from None
     except pd.errors.EmptyDataError:
-        raise LaunchMLError(f"{path}: the file is empty") from None
+        raise InvalidInputError(f"{path}: the file is empty") from None
     if frame.empty:
-        raise LaunchMLError(f"{path}: the file has a header but no rows")
+        raise InvalidInputError(f"{path}: the file has a header but no rows")
     if text.count("\n") + (not text.endswith("\n")) != len(frame) + 1:
         # blank lines or quoted line breaks: record i no longer starts on line i + 2
         lines = _record_lines(text, sep, quoting_constant)
@@ -89,7 +89,7 @@ def _read_utf8(path: Path) -> str:
         return data.decode("utf-8-sig")  # accepts files with and without a BOM
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{path}: not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line}); "
             "re-save the file as UTF-8"
         ) from None
@@ -106,9 +106,11 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise LaunchMLError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
+            raise InvalidInputError(
+                f"{path}: line {number} is not valid JSON ({exc.msg})"
+            ) from None
         if not isinstance(record, dict):
-            raise LaunchMLError(f"{path}: line {number} is not a JSON object")
+            raise InvalidInputError(f"{path}: line {number} is not a JSON object")
         records.append(record)
     frame = pd.DataFrame.from_records(records)
     frame = frame.astype(object).where(frame.notna(), None)
@@ -145,7 +147,7 @@ def pick_column(
     key = f"data.{role}_column"
     if wanted is not None:
         if wanted not in columns:
-            raise LaunchMLError(
+            raise InvalidConfigError(
                 f"{path}: no column '{wanted}' ({key}); columns are: {', '.join(columns)}"
                 f"{did_you_mean(wanted, columns)}"
             )
@@ -155,11 +157,11 @@ def pick_column(
     if len(found) == 1:
         return found[0]
     if not found:
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{path}: cannot tell which column holds the {role}s; set {key} "
             f"(columns are: {', '.join(columns)})"
         )
-    raise LaunchMLError(
+    raise InvalidInputError(
         f"{path}: several columns could hold the {role}s ({', '.join(found)}); set {key}"
     )
 
@@ -177,7 +179,7 @@ def load_table(
     text_col = pick_column(frame, text_column, TEXT_COLUMN_NAMES, "text", path)
     label_col = pick_column(frame, label_column, LABEL_COLUMN_NAMES, "label", path)
     if text_col == label_col:
-        raise LaunchMLError(f"{path}: text and label column are both '{text_col}'")
+        raise InvalidInputError(f"{path}: text and label column are both '{text_col}'")
     first_line = 2 if fmt in ("csv", "tsv") else 1  # header line for CSV/TSV
     unit = "row" if fmt == "parquet" else "line"
     numbers = frame.attrs.get("lines") or [i + first_line for i in range(len(frame))]
@@ -192,7 +194,7 @@ def load_table(
         labels.append(label)
     if bad and require_labels:
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-        raise LaunchMLError(f"{path}: empty or NaN label in column '{label_col}' at {shown}")
+        raise InvalidInputError(f"{path}: empty or NaN label in column '{label_col}' at {shown}")
     return Dataset(texts, labels, "text", str(path), rows)
 
 

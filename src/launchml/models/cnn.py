@@ -15,7 +15,7 @@ from torch import nn
 
 from launchml.config import CNNConfig
 from launchml.data.dataset import Kind
-from launchml.errors import LaunchMLError
+from launchml.errors import InvalidConfigError
 from launchml.models.torch_base import TorchModel
 
 
@@ -42,7 +42,7 @@ class CNNNet(nn.Module):
                 layers.append(nn.MaxPool2d(2))
                 height, width = height // 2, width // 2
             if height < 1 or width < 1:
-                raise LaunchMLError(
+                raise InvalidConfigError(
                     f"model.cnn: images of {size[0]}x{size[1]} pixels are too small for "
                     f"{len(options.widths)} convolutions of {k}x{k} with '{options.padding}' "
                     "padding; set model.cnn.padding=same, fewer model.cnn.widths, or a larger "

@@ -28,7 +28,7 @@ import numpy as np
 
 from launchml.config import Config
 from launchml.data.dataset import Dataset, Kind
-from launchml.errors import InvalidInputError, LaunchMLError
+from launchml.errors import InvalidConfigError, InvalidInputError
 from launchml.models.base import FitContext, Model
 
 SPEC = "ensemble.json"
@@ -72,7 +72,7 @@ class Ensemble(Model):
 
         member_cls = self._member_class()
         if train.kind not in member_cls.kinds:
-            raise LaunchMLError(
+            raise InvalidConfigError(
                 f"model.ensemble.member '{member_cls.name}' works on "
                 f"{' or '.join(member_cls.kinds)} data, but {train.source} holds {train.kind}s"
             )

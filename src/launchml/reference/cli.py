@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from launchml.errors import LaunchMLError
+from launchml.errors import InvalidInputError
 from launchml.reference.examples import BUILTIN, load_example
 from launchml.reference.network import train_step
 from launchml.reference.printing import format_header, format_step, format_summary
@@ -30,7 +30,7 @@ def backprop_lines(example: str, steps: int = 1, every: int = 1) -> list[str]:
     """
     for name, value in (("--steps", steps), ("--every", every)):
         if value < 1:
-            raise LaunchMLError(f"{name} must be a positive integer, got {value}")
+            raise InvalidInputError(f"{name} must be a positive integer, got {value}")
     ex = load_example(example)
     net = ex.network
     lines = format_header(ex)

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from launchml.errors import LaunchMLError, did_you_mean
+from launchml.errors import InvalidInputError, NotFoundError, did_you_mean
 from launchml.reference.functions import ACTIVATIONS, LOSS_OUTPUTS, LOSSES
 from launchml.reference.network import Layer, Network, random_network
 
@@ -117,8 +117,8 @@ def load_example(name_or_path: str) -> Example:
         return example_from_dict(_read_file(path), name=path.stem, source=str(path))
     looks_like_path = path.suffix.lower() in (".yaml", ".yml", ".json") or "/" in name_or_path
     if looks_like_path:
-        raise LaunchMLError(f"example file {name_or_path!r} not found")
-    raise LaunchMLError(
+        raise NotFoundError(f"example file {name_or_path!r} not found")
+    raise InvalidInputError(
         f"unknown example {name_or_path!r}{_hint(name_or_path, BUILTIN)}"
         f"built-in examples are {', '.join(BUILTIN)}, or pass a .yaml/.json file"
     )
@@ -130,7 +130,7 @@ def _read_file(path: Path) -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise LaunchMLError(
+            raise InvalidInputError(
                 f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}"
             ) from None
     import yaml  # only needed for files; keeps `import launchml.reference` light
@@ -141,51 +141,53 @@ def _read_file(path: Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise LaunchMLError(f"{path}: not valid YAML{where}: {problem}") from None
+        raise InvalidInputError(f"{path}: not valid YAML{where}: {problem}") from None
 
 
 def example_from_dict(data: Any, name: str, source: str) -> Example:
     """Validate an example mapping and build it; errors name ``source`` and the bad key."""
     if not isinstance(data, dict):
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{source}: expected a mapping with keys {', '.join(REQUIRED_KEYS)}, "
             f"got {type(data).__name__}"
         )
     allowed = REQUIRED_KEYS + OPTIONAL_KEYS
     for key in data:
         if key not in allowed:
-            raise LaunchMLError(
+            raise InvalidInputError(
                 f"{source}: unknown key {key!r}{_hint(str(key), allowed)}"
                 f"allowed keys are {', '.join(allowed)}"
             )
     missing = [key for key in REQUIRED_KEYS if key not in data]
     if missing:
-        raise LaunchMLError(f"{source}: missing required key(s) {', '.join(missing)}")
+        raise InvalidInputError(f"{source}: missing required key(s) {', '.join(missing)}")
 
     sizes = _sizes(data["layers"], source)
     activations = _activations(data["activations"], len(sizes) - 1, source)
     loss = _loss(data["loss"], activations[-1], source)
     lr = data["learning_rate"]
     if isinstance(lr, bool) or not isinstance(lr, int | float) or lr <= 0:
-        raise LaunchMLError(f"{source}: learning_rate must be a positive number, got {_short(lr)}")
+        raise InvalidInputError(
+            f"{source}: learning_rate must be a positive number, got {_short(lr)}"
+        )
 
     inputs = _matrix(data["inputs"], "inputs", source, columns=sizes[0])
     targets = _targets(data["targets"], sizes[-1], loss, source)
     if len(targets) != len(inputs):
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{source}: {len(inputs)} input row(s) but {len(targets)} target row(s); "
             "give one target row per input row"
         )
 
     if ("weights" in data) != ("biases" in data):
         given, absent = ("weights", "biases") if "weights" in data else ("biases", "weights")
-        raise LaunchMLError(f"{source}: {given} given without {absent}; give both or neither")
+        raise InvalidInputError(f"{source}: {given} given without {absent}; give both or neither")
     if "weights" in data:
         network = _network_from_values(data, sizes, activations, loss, source)
     else:
         seed = data.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int):
-            raise LaunchMLError(f"{source}: seed must be an integer, got {_short(seed)}")
+            raise InvalidInputError(f"{source}: seed must be an integer, got {_short(seed)}")
         network = random_network(sizes, activations, loss, seed=seed)
     return Example(
         name=name,
@@ -213,7 +215,7 @@ def _sizes(value: Any, source: str) -> list[int]:
     ok = isinstance(value, list) and len(value) >= 2
     ok = ok and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
     if not ok:
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{source}: layers must be a list of at least two positive integers "
             f"(input size first, e.g. [2, 3, 1]), got {_short(value)}"
         )
@@ -223,7 +225,7 @@ def _sizes(value: Any, source: str) -> list[int]:
 def _activations(value: Any, n_layers: int, source: str) -> list[str]:
     names = [value] * n_layers if isinstance(value, str) else value
     if not isinstance(names, list) or len(names) != n_layers:
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{source}: activations must list {n_layers} name(s), one per layer after the "
             f"input, got {_short(value)}"
         )
@@ -231,7 +233,7 @@ def _activations(value: Any, n_layers: int, source: str) -> list[str]:
     for i, raw in enumerate(names):
         act = _ACTIVATION_ALIASES.get(str(raw).lower(), str(raw).lower())
         if act not in ACTIVATIONS:
-            raise LaunchMLError(
+            raise InvalidInputError(
                 f"{source}: activations[{i}] is {raw!r}{_hint(str(raw), ACTIVATIONS)}"
                 f"expected one of {', '.join(ACTIVATIONS)}"
             )
@@ -242,12 +244,12 @@ def _activations(value: Any, n_layers: int, source: str) -> list[str]:
 def _loss(value: Any, output_activation: str, source: str) -> str:
     loss = _LOSS_ALIASES.get(str(value).lower(), str(value).lower())
     if loss not in LOSSES:
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{source}: loss is {value!r}{_hint(str(value), LOSSES)}"
             f"expected one of {', '.join(LOSSES)}"
         )
     if output_activation not in LOSS_OUTPUTS[loss]:
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{source}: loss {loss!r} needs a {' or '.join(LOSS_OUTPUTS[loss])} output layer, "
             f"got {output_activation!r}; change the last activation or use loss 'mse'"
         )
@@ -260,7 +262,7 @@ def _matrix(value: Any, field: str, source: str, columns: int) -> np.ndarray:
     if array.ndim == 1 and array.shape[0] == columns:
         array = array[None, :]
     if array.ndim != 2 or array.shape[1] != columns or array.shape[0] == 0:
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{source}: {field} has shape {array.shape}, expected rows of {columns} number(s) "
             f"(shape (m, {columns}))"
         )
@@ -274,7 +276,7 @@ def _targets(value: Any, n_out: int, loss: str, source: str) -> np.ndarray:
     if array.ndim == 1 and loss == "cce":
         labels = array.astype(int)
         if np.any(labels != array) or np.any(labels < 0) or np.any(labels >= n_out):
-            raise LaunchMLError(
+            raise InvalidInputError(
                 f"{source}: targets as a flat list must be class indices 0..{n_out - 1} for loss "
                 f"'cce', got {_short(value)}"
             )
@@ -286,7 +288,7 @@ def _numbers(value: Any, field: str, source: str) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise LaunchMLError(
+        raise InvalidInputError(
             f"{source}: {field} must be numbers in equal-length rows, got {_short(value)}"
         ) from None
     return array
@@ -299,7 +301,7 @@ def _network_from_values(
     n_layers = len(sizes) - 1
     for key, value in (("weights", weights), ("biases", biases)):
         if not isinstance(value, list) or len(value) != n_layers:
-            raise LaunchMLError(
+            raise InvalidInputError(
                 f"{source}: {key} must be a list with one entry per layer ({n_layers}), "
                 f"got {len(value) if isinstance(value, list) else type(value).__name__}"
             )
@@ -308,14 +310,14 @@ def _network_from_values(
         n_in, n_out = sizes[i], sizes[i + 1]
         weight = _numbers(weights[i], f"weights[{i}]", source)
         if weight.shape != (n_out, n_in):
-            raise LaunchMLError(
+            raise InvalidInputError(
                 f"{source}: weights[{i}] has shape {weight.shape}, expected ({n_out}, {n_in}) "
                 f"because layer {i + 1} maps {n_in} input(s) to {n_out} unit(s) "
                 "(one row per unit)"
             )
         bias = _numbers(biases[i], f"biases[{i}]", source)
         if bias.shape != (n_out,):
-            raise LaunchMLError(
+            raise InvalidInputError(
                 f"{source}: biases[{i}] has shape {bias.shape}, expected ({n_out},): "
                 f"one number per unit of layer {i + 1}"
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from launchml.errors import LaunchMLError
+from launchml.errors import NotFoundError
 
 
 def build_report(
@@ -33,7 +33,7 @@ def build_report(
     if target.is_dir():
         target = target / "report.html"
     if not target.parent.is_dir():
-        raise LaunchMLError(f"{target.parent}: directory not found (--out)")
+        raise NotFoundError(f"{target.parent}: directory not found (--out)")
     html = render(collect(run, data))
     write_text_atomic(target, html)
     return target
