@@ -16,6 +16,7 @@ from launchml.config import load_config
 from launchml.errors import LaunchMLError
 from launchml.models.tfidf_logreg import TfidfLogreg
 from launchml.runs import Run, list_runs
+from launchml.trainer import CHECKPOINT
 
 
 def test_run_directory_holds_a_self_describing_artifact(text_config: Path, tmp_path: Path) -> None:
@@ -24,6 +25,7 @@ def test_run_directory_holds_a_self_describing_artifact(text_config: Path, tmp_p
     assert run.path == path
     assert {p.name for p in path.iterdir()} == {
         "config.yaml", "labels.json", "model.skops", "metrics.json", "history.csv", "meta.json",
+        "manifest.json",
     }  # fmt: skip
     saved = yaml.safe_load((path / "config.yaml").read_text())
     assert saved["model"]["type"] == "tfidf_logreg"
@@ -94,7 +96,7 @@ def test_same_seed_same_split_and_model(text_config: Path, tmp_path: Path) -> No
     }  # fmt: skip
 
 
-def test_a_crash_during_training_leaves_no_complete_looking_run(
+def test_a_crash_before_the_first_checkpoint_leaves_nothing_behind(
     text_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def explode(*args, **kwargs):
@@ -103,14 +105,30 @@ def test_a_crash_during_training_leaves_no_complete_looking_run(
     monkeypatch.setattr(TfidfLogreg, "fit", explode)
     with pytest.raises(RuntimeError):
         launchml.train(text_config, out=tmp_path / "runs" / "crashed")
+    assert list((tmp_path / "runs").iterdir()) == []  # rerunning is not blocked
+    monkeypatch.undo()
+    assert launchml.train(text_config, out=tmp_path / "runs" / "crashed").path.is_dir()
+
+
+def test_a_crash_after_a_checkpoint_keeps_the_partial_run_for_resume(
+    text_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*args, **kwargs):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr("launchml.pipeline.classification_metrics", explode)  # after fit
+    overrides = ["model.type=mlp", "train.epochs=1", "train.threads=1"]
+    config = load_config(text_config, overrides)
+    with pytest.raises(RuntimeError):
+        launchml.train(config, out=tmp_path / "runs" / "crashed")
     assert not (tmp_path / "runs" / "crashed").exists()
     partial = tmp_path / "runs" / "crashed.partial"
-    assert partial.is_dir() and not (partial / "meta.json").exists()
+    assert (partial / "work" / CHECKPOINT).is_file() and not (partial / "meta.json").exists()
     assert list_runs(tmp_path / "runs") == []
     with pytest.raises(LaunchMLError, match="interrupted"):
         Run.load(tmp_path / "runs" / "crashed")
     with pytest.raises(LaunchMLError, match="--resume"):
-        launchml.train(text_config, out=tmp_path / "runs" / "crashed")
+        launchml.train(config, out=tmp_path / "runs" / "crashed")
 
 
 def test_out_directory_must_not_exist(text_config: Path, tmp_path: Path) -> None:

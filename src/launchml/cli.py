@@ -7,13 +7,14 @@ exit with status 2, without a traceback.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from launchml.errors import InvalidInputError, LaunchMLError, NotFoundError
+from launchml.errors import InvalidInputError, LaunchMLError
 
 app = typer.Typer(
     help="launchml: from a CSV of texts or a folder of images to a shipped model, offline.",
@@ -97,12 +98,22 @@ def train_command(
 ) -> None:
     """Train a model; prints metrics, and the run directory on the last line."""
     from launchml.config import load_config
-    from launchml.pipeline import train
+    from launchml.pipeline import TrainingInterrupted, train
 
     resolved = load_config(config, set_ or [])
     if resume is not None and out is not None:
         raise InvalidInputError("--out and --resume: give one; --resume continues the run in place")
-    run = train(resolved, out=out, resume=resume, quiet=quiet, log=_warn)
+    try:
+        run = train(resolved, out=out, resume=resume, quiet=quiet, log=_warn)
+    except TrainingInterrupted as stop:
+        if stop.kept:
+            again = ["launchml", "train", str(config)]
+            again += [arg for item in set_ or [] for arg in ("--set", item)]
+            again += ["--resume", str(stop.run)]
+            _warn(f"interrupted; the run so far is kept, continue it with: {shlex.join(again)}")
+        else:
+            _warn("interrupted before the first checkpoint; nothing was kept")
+        raise typer.Exit(130) from None
     for split, metrics in run.metrics.items():
         typer.echo(
             f"{split}: accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
@@ -123,9 +134,16 @@ def evaluate_command(
 ) -> None:
     """Evaluate a run on labelled data: accuracy, F1, calibration, confusions, speed, mistakes."""
     from launchml.evaluate import evaluate_path
-    from launchml.evaluate_output import evaluation_json, format_evaluation, write_evaluation
+    from launchml.evaluate_output import (
+        check_evaluation_out,
+        evaluation_json,
+        format_evaluation,
+        write_evaluation,
+    )
     from launchml.runs import Run
 
+    if out is not None:
+        check_evaluation_out(out)  # before the work, not after it
     evaluation = evaluate_path(Run.load(run), data)
     for note in evaluation.notes:
         _warn(f"warning: {note}")
@@ -168,14 +186,15 @@ def compare_command(
 ) -> None:
     """A leaderboard of runs: accuracy, macro-F1, ECE, training time, latency, size."""
     from launchml.compare import compare_runs, format_leaderboard, leaderboard_html
+    from launchml.outputs import check_output_file
     from launchml.runs import write_text_atomic
 
+    if html is not None:
+        check_output_file(html, "--html")
     rows, notes = compare_runs(list(runs), data=data, sort=sort)
     for note in notes:
         _warn(f"warning: {note}")
     if html is not None:
-        if not html.parent.is_dir():
-            raise NotFoundError(f"{html.parent}: directory not found (--html)")
         write_text_atomic(html, leaderboard_html(rows, notes, sort))
         _warn(f"wrote {html}")
     if as_json:
@@ -203,6 +222,8 @@ def predict_command(
 
     if (text is None) == (input_file is None):
         raise InvalidInputError("give either one TEXT argument or --input FILE")
+    if top < 1:
+        raise InvalidInputError(f"--top {top}: expected how many labels to show, 1 or more")
     inputs = [text] if text is not None else read_input_lines(input_file)  # type: ignore[arg-type]
     loaded = Run.load(run)
     results = top_predictions(loaded, inputs, top)
@@ -222,7 +243,7 @@ def runs_list(
     """Show finished runs with their key metrics, newest first."""
     from launchml.runs import list_runs
 
-    rows = list_runs(directory)
+    rows = list_runs(directory, log=_warn)
     if as_json:
         _echo_json(rows)
         return
@@ -263,6 +284,9 @@ def main(argv: list[str] | None = None) -> None:
     except LaunchMLError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # Ctrl-C outside training (which says how to resume)
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from launchml.errors import ConflictError, InvalidInputError
+from launchml.errors import ConflictError
 from launchml.evaluate import Evaluation
+from launchml.outputs import check_output_dir
 from launchml.profiling import busy_machine_note
 from launchml.runs import write_json
 
@@ -25,15 +26,19 @@ def evaluation_json(evaluation: Evaluation) -> dict[str, Any]:
     }
 
 
-def write_evaluation(evaluation: Evaluation, out: Path) -> list[Path]:
-    """Write ``metrics.json`` (everything but the examples) and ``misclassified.csv`` in ``out``."""
-    if out.exists() and not out.is_dir():
-        raise InvalidInputError(f"{out}: exists and is not a directory (--out)")
+def check_evaluation_out(out: Path) -> None:
+    """``out`` can take an evaluation: a writable (or creatable) directory that is not a run."""
+    check_output_dir(out, "--out")
     if (out / "meta.json").is_file():
         raise ConflictError(
             f"{out}: is a run directory, whose metrics.json holds the training-time figures; "
             "choose another --out"
         )
+
+
+def write_evaluation(evaluation: Evaluation, out: Path) -> list[Path]:
+    """Write ``metrics.json`` (everything but the examples) and ``misclassified.csv`` in ``out``."""
+    check_evaluation_out(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = evaluation_json(evaluation)
     summary.pop("misclassified")

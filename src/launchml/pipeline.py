@@ -6,6 +6,7 @@ build the model, fit it inside ``RUN.partial/``, evaluate, write the artifact, r
 
 from __future__ import annotations
 
+import os
 import platform
 import random
 import shutil
@@ -15,17 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from launchml import __version__
-from launchml.config import Config, load_config, validate_config
+from launchml.artifacts import read_json, read_run_config
+from launchml.config import Config, load_config
 from launchml.data.dataset import Dataset
 from launchml.data.load import Splits, fingerprint, load_splits
-from launchml.errors import ConflictError, InvalidConfigError, LaunchMLError, NotFoundError
+from launchml.errors import ConflictError, InvalidConfigError, InvalidInputError, NotFoundError
 from launchml.evaluate import classification_metrics
 from launchml.models import FitContext, get_model_class
+from launchml.outputs import check_output_dir
 from launchml.profiling import package_versions
 from launchml.runs import (
+    PARTIAL_SUFFIX,
+    RESUME_FILE,
     Run,
     default_run_dir,
     finish_run,
@@ -62,6 +66,10 @@ def train(
     say = log or (lambda line: None)
     if not isinstance(config, Config):
         config = load_config(config)
+    check_machine_limits(config)
+    final = _final_path(config, out, resume)  # checked before the data are read
+    if resume is not None:
+        _check_resumable(final, config)  # before the data are read: the cheap refusals first
 
     splits = load_splits(config.data)
     for note in splits.notes:
@@ -72,13 +80,18 @@ def train(
             f"model.type '{config.model.type}' works on {' or '.join(model_cls.kinds)} data, "
             f"but {config.data.train} holds {splits.train.kind}s"
         )
+    model = model_cls.from_config(config, splits.labels)
+    model.check_data(splits.train)  # options that cannot work on these data, e.g. min_df
+    sources = data_fingerprints(config)
     loaded = time.perf_counter()
 
-    final, work = _prepare_run_dir(config, out, resume)
+    if resume is not None:
+        work = _check_same_data(final, sources)
+    else:
+        work = _create_partial(final, config, sources)
     try:
         write_labels(work / "labels.json", splits.labels)
         seed_everything(config.train.seed)
-        model = model_cls.from_config(config, splits.labels)
         ctx = FitContext(
             config, splits.labels, work / "work", quiet=quiet, resume=resume is not None
         )
@@ -105,12 +118,55 @@ def train(
             "eval_seconds": round(evaluated - fitted, 3),
             "total_seconds": round(time.perf_counter() - started, 3),
         }
-        write_json(work / "meta.json", _meta(config, splits, timings))  # last: marks complete
-        finish_run(work, final)
-    except LaunchMLError:
-        shutil.rmtree(work, ignore_errors=True)
+        write_json(work / "meta.json", _meta(config, splits, timings, sources))
+        finish_run(work, final)  # writes manifest.json last, then renames
+    except BaseException as exc:
+        kept = _after_failure(work, resumed=resume is not None)
+        if isinstance(exc, KeyboardInterrupt):
+            raise TrainingInterrupted(final, kept) from None
         raise
     return Run.load(final)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training. ``kept``: the partial run (``run``.partial) holds checkpoints
+    and can be continued with ``--resume run``; else nothing was left behind."""
+
+    def __init__(self, run: Path, kept: bool) -> None:
+        super().__init__(str(run))
+        self.run = run
+        self.kept = kept
+
+
+def _after_failure(work: Path, resumed: bool) -> bool:
+    """Clean up after a failed run; return True when the partial run is kept.
+
+    A resumed run is never touched (it holds earlier work). A new run is removed whole while it
+    holds only what was written before training (so rerunning with a fixed config is not
+    blocked); once a checkpoint or a saved model is there, it is kept for ``--resume``.
+    """
+    if resumed:
+        return True
+    written_first = {"config.yaml", RESUME_FILE, "labels.json", "labels.json.tmp"}
+    if any(p.is_file() and p.name not in written_first for p in work.rglob("*")):
+        return True
+    shutil.rmtree(work, ignore_errors=True)
+    return False
+
+
+def check_machine_limits(config: Config) -> None:
+    """Settings that depend on this machine: ``train.threads`` at most 4x its CPU cores (more
+    threads than that only slow torch down, and very many crash its thread pool)."""
+    threads, cores = config.train.threads, os.cpu_count() or 1
+    if threads is not None and threads > MAX_THREADS_PER_CORE * cores:
+        raise InvalidConfigError(
+            f"train.threads: {threads} is more than {MAX_THREADS_PER_CORE} x the {cores} CPU "
+            f"cores of this machine; use 1 to {MAX_THREADS_PER_CORE * cores}, or leave it unset "
+            "(one per core)"
+        )
+
+
+MAX_THREADS_PER_CORE = 4
 
 
 def encode_labels(data: Dataset, labels: list[str]) -> np.ndarray:
@@ -119,37 +175,97 @@ def encode_labels(data: Dataset, labels: list[str]) -> np.ndarray:
     return np.array([index.get(label, -1) for label in data.labels], dtype=np.int64)
 
 
-def _prepare_run_dir(
-    config: Config, out: str | Path | None, resume: str | Path | None
-) -> tuple[Path, Path]:
-    """Return ``(final, partial)`` paths; the partial directory exists afterwards."""
+def _final_path(config: Config, out: str | Path | None, resume: str | Path | None) -> Path:
+    """The run directory to create (or to resume), checked before any work starts."""
     if resume is not None:
         final = Path(resume)
-        if final.name.endswith(".partial"):
-            final = final.with_name(final.name.removesuffix(".partial"))
-        work = partial_dir(final)
-        if final.exists():
-            raise ConflictError(f"{final}: this run already finished; nothing to resume")
-        if not work.is_dir():
-            raise NotFoundError(f"{final}: no interrupted run to resume ({work.name} not found)")
-        saved = validate_config(yaml.safe_load((work / "config.yaml").read_text("utf-8")))
-        if saved.model_dump() != config.model_dump():
-            raise ConflictError(
-                f"{final}: the config differs from the interrupted run's ({work / 'config.yaml'});"
-                " resume with the same config"
-            )
-        return final, work
+        if final.name.endswith(PARTIAL_SUFFIX):
+            final = final.with_name(final.name.removesuffix(PARTIAL_SUFFIX))
+        return final
     final = Path(out) if out is not None else default_run_dir(config.model.type)
-    work = partial_dir(final)
+    check_output_dir(final, "--out")
     if final.exists():
         raise ConflictError(f"{final}: already exists; choose another --out or remove it")
-    if work.exists():
+    if partial_dir(final).exists():
         raise ConflictError(
-            f"{work}: an interrupted run is there; continue it with --resume {final} or remove it"
+            f"{partial_dir(final)}: an interrupted run is there; continue it with "
+            f"--resume {final} or remove it"
         )
-    work.mkdir(parents=True)
+    return final
+
+
+def _check_resumable(final: Path, config: Config) -> None:
+    """Refuse to resume what is not an interrupted run, or with another config."""
+    work = partial_dir(final)
+    if final.exists():
+        raise ConflictError(f"{final}: this run already finished; nothing to resume")
+    if not work.is_dir():
+        raise NotFoundError(f"{final}: no interrupted run to resume ({work.name} not found)")
+    saved = read_run_config(work / "config.yaml")
+    differing = config_differences(saved, config)
+    if differing:
+        shown = ", ".join(differing[:5]) + (
+            f" and {len(differing) - 5} more" if len(differing) > 5 else ""
+        )
+        raise ConflictError(
+            f"{final}: the config differs from the interrupted run's in {shown}; resume with "
+            f"the same config ({work / 'config.yaml'})"
+        )
+
+
+def _check_same_data(final: Path, sources: dict[str, str | None]) -> Path:
+    """The partial run's directory, when the data are those it started with."""
+    work = partial_dir(final)
+    resume_file = work / RESUME_FILE
+    if not resume_file.is_file():  # started before launchml saved fingerprints
+        return work
+    saved = read_json(resume_file, dict).get("data_fingerprints", {})
+    changed = [f"data.{role}" for role, digest in sources.items() if saved.get(role) != digest]
+    if changed:
+        raise ConflictError(
+            f"{final}: the data changed since this run started ({', '.join(changed)}: other "
+            "contents than the interrupted run trained on); resuming would mix two datasets, "
+            "so restore the data or start a new run with another --out"
+        )
+    return work
+
+
+def _create_partial(final: Path, config: Config, sources: dict[str, str | None]) -> Path:
+    """``RUN.partial/`` with the resolved config and what a resume must match."""
+    work = partial_dir(final)
+    try:
+        work.mkdir(parents=True)
+    except OSError as exc:
+        raise InvalidInputError(
+            f"{final}: cannot create the run directory (--out): {exc.strerror}"
+        ) from None
     (work / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
-    return final, work
+    write_json(work / RESUME_FILE, {"data_fingerprints": sources})
+    return work
+
+
+def config_differences(saved: Config, given: Config) -> list[str]:
+    """The dotted keys whose values differ between two configs, e.g. ``["train.epochs"]``."""
+    return sorted(_diff(saved.model_dump(mode="json"), given.model_dump(mode="json"), ""))
+
+
+def _diff(a: Any, b: Any, prefix: str) -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = list(a) + [k for k in b if k not in a]
+        return [d for k in keys for d in _diff(a.get(k), b.get(k), f"{prefix}{k}.")]
+    return [] if a == b else [prefix.rstrip(".")]
+
+
+def data_fingerprints(config: Config) -> dict[str, str | None]:
+    """``{"train": "sha256:...", "val": ..., "test": ...}`` of the data files (None: not given)."""
+    return {
+        role: None if path is None else "sha256:" + fingerprint([path])
+        for role, path in (
+            ("train", config.data.train),
+            ("val", config.data.val),
+            ("test", config.data.test),
+        )
+    }
 
 
 def seed_everything(seed: int) -> None:
@@ -158,7 +274,9 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)  # legacy global RNG, for libraries that still use it
 
 
-def _meta(config: Config, splits: Splits, timings: dict[str, float]) -> dict[str, Any]:
+def _meta(
+    config: Config, splits: Splits, timings: dict[str, float], sources: dict[str, str | None]
+) -> dict[str, Any]:
     train = splits.train
     return {
         "launchml_version": __version__,
@@ -168,6 +286,7 @@ def _meta(config: Config, splits: Splits, timings: dict[str, float]) -> dict[str
         "data_kind": train.kind,
         "data_fingerprint": "sha256:"
         + fingerprint([config.data.train, config.data.val, config.data.test]),
+        "data_fingerprints": sources,
         "input_shape": list(train.inputs.shape[1:]) if train.kind == "image" else None,  # type: ignore[union-attr]
         "split_sizes": {
             "train": len(train),

@@ -27,10 +27,12 @@ def read_input_lines(path: Path) -> list[str]:
 
 def top_predictions(run: Run, inputs: list[str], top: int = 3) -> list[dict[str, Any]]:
     """For each input: the predicted label and the ``top`` labels with their probabilities."""
+    if top < 1:
+        raise InvalidInputError(f"top={top}: expected how many labels to show, 1 or more")
     proba = np.atleast_2d(run.predict_proba(inputs))
     results = []
     for text, row in zip(inputs, proba, strict=True):
-        order = np.argsort(-row, kind="stable")[: max(1, top)]
+        order = np.argsort(-row, kind="stable")[:top]
         results.append(
             {
                 "input": text,

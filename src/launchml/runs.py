@@ -20,19 +20,33 @@ import csv
 import json
 import os
 import shutil
+import zipfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, overload
 
 import numpy as np
-import yaml
 
-from launchml.config import Config, validate_config
-from launchml.errors import DamagedArtifactError, InvalidInputError, NotFoundError
+from launchml.artifacts import (
+    FIX,
+    check_manifest,
+    damaged,
+    read_json,
+    read_labels,
+    read_run_config,
+    require_file,
+    saved_model_type,
+)
+from launchml.config import Config
+from launchml.errors import DamagedArtifactError, InvalidInputError, LaunchMLError, NotFoundError
 from launchml.inference.inputs import prepare
+from launchml.manifest import MANIFEST, write_manifest
 from launchml.models import Model, get_model_class
 
 PARTIAL_SUFFIX = ".partial"
+#: in RUN.partial/: what resuming must match (the data fingerprint), written when training starts
+RESUME_FILE = "resume.json"
 
 
 def partial_dir(final: Path) -> Path:
@@ -71,10 +85,16 @@ def write_history(path: Path, history: list[dict[str, Any]]) -> None:
 
 
 def finish_run(partial: Path, final: Path) -> None:
-    """Make a complete run visible under its final name (an atomic rename on one filesystem)."""
+    """Make a complete run visible under its final name (an atomic rename on one filesystem).
+
+    The scratch state of training (``work/``, ``resume.json``) is removed first, then
+    ``manifest.json`` (the sha256 of every file) is written last, then the directory is renamed.
+    """
     work = partial / "work"
     if work.exists():
         shutil.rmtree(work)
+    (partial / RESUME_FILE).unlink(missing_ok=True)
+    write_manifest(partial, {"kind": "run"})
     os.rename(partial, final)
 
 
@@ -141,23 +161,20 @@ class Run:
 
     @classmethod
     def load(cls, path: str | Path) -> Run:
+        """Load a finished run, after :func:`check_run_dir` found it whole and unaltered."""
         path = Path(path)
-        if not path.is_dir():
-            hint = (
-                " (it was interrupted: resume it with --resume)"
-                if partial_dir(path).is_dir()
-                else ""
-            )
-            raise NotFoundError(f"{path}: run directory not found{hint}")
-        if not (path / "meta.json").is_file():
-            raise DamagedArtifactError(f"{path}: not a complete launchml run (no meta.json)")
-        raw = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
-        config = validate_config(raw, str(path / "config.yaml"))
-        labels_map = json.loads((path / "labels.json").read_text(encoding="utf-8"))
-        labels = [labels_map[str(i)] for i in range(len(labels_map))]
-        model = get_model_class(config.model.type).load(path, config, labels)
-        metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
-        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        config, labels, metrics, meta = _checked_run(path, digests=True)
+        try:
+            model = get_model_class(config.model.type).load(path, config, labels)
+        except DamagedArtifactError:
+            raise
+        except LaunchMLError as exc:  # e.g. a saved tokenizer that no longer loads
+            raise DamagedArtifactError(f"{path}: {exc}; {FIX}") from None
+        except _LOAD_ERRORS as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise damaged(
+                path, f"the model files cannot be loaded ({type(exc).__name__}: {first[:200]})"
+            ) from None
         return cls(path, config, labels, model, metrics, meta)
 
     # -- prediction: one input in -> one answer out; a list/batch in -> a list/batch out --------
@@ -199,33 +216,125 @@ class Run:
         return found(member) if self.config.model.type == "ensemble" else found()
 
 
-def list_runs(root: Path) -> list[dict[str, Any]]:
-    """Summaries of the complete runs directly under ``root`` (newest first)."""
+def check_run_dir(path: str | Path, *, digests: bool = True) -> None:
+    """Check that ``path`` is a whole, unaltered run, before anything loads it.
+
+    Every file must be present and parseable: ``config.yaml`` (a valid config), ``labels.json``,
+    ``meta.json``, ``metrics.json`` and the model's own files (each model type checks those in
+    :meth:`~launchml.models.Model.check_saved`); ``config.yaml`` must name the model type of the
+    saved files, and ``labels.json`` must hold as many labels as the model has outputs. With
+    ``digests``, every file listed in ``manifest.json`` must have the sha256 it had when training
+    finished, so a hand-edited or truncated file is reported as modified after training.
+
+    Raises :class:`NotFoundError` when there is no run at ``path``, else
+    :class:`DamagedArtifactError` naming the file and what to do.
+
+    Example::
+
+        check_run_dir("runs/shop")      # None, or an error such as
+        # runs/shop/labels.json: modified after training (its sha256 differs from manifest.json)
+    """
+    _checked_run(Path(path), digests)
+
+
+RUN_FILES = ("config.yaml", "labels.json", "meta.json", "metrics.json")
+_LOAD_ERRORS: tuple[type[Exception], ...] = (
+    OSError, ValueError, KeyError, TypeError, RuntimeError, IndexError, zipfile.BadZipFile,
+)  # fmt: skip
+
+
+def _checked_run(
+    path: Path, digests: bool
+) -> tuple[Config, list[str], dict[str, Any], dict[str, Any]]:
+    """``check_run_dir``'s work; returns what it read: config, labels, metrics, meta."""
+    if not path.is_dir():
+        if path.exists():
+            raise NotFoundError(f"{path}: is a file, not a run directory")
+        hint = (
+            " (it was interrupted: resume it with --resume)" if partial_dir(path).is_dir() else ""
+        )
+        raise NotFoundError(f"{path}: run directory not found{hint}")
+    if not any((path / name).exists() for name in (*RUN_FILES, MANIFEST)):
+        raise NotFoundError(
+            f"{path}: not a launchml run directory (no {', '.join(RUN_FILES)}); "
+            "`launchml runs list DIR` shows the runs in a directory"
+        )
+    check_manifest(path, digests)
+    for name in RUN_FILES:
+        require_file(path / name)
+    config = read_run_config(path / "config.yaml")
+    labels = read_labels(path / "labels.json")
+    meta = read_json(path / "meta.json", dict)
+    metrics = read_json(path / "metrics.json", dict)
+    model_type = config.model.type
+    saved_type, evidence = saved_model_type(path)
+    if saved_type is not None and saved_type != model_type:
+        raise damaged(
+            path / "config.yaml",
+            f"names model.type '{model_type}' but the saved model is a '{saved_type}' ({evidence})",
+        )
+    if meta.get("model_type") not in (None, model_type):
+        raise damaged(
+            path / "config.yaml",
+            f"names model.type '{model_type}' but meta.json says '{meta.get('model_type')}' "
+            "was trained",
+        )
+    outputs = get_model_class(model_type).check_saved(path, config)
+    if outputs is not None and outputs != len(labels):
+        raise damaged(
+            path / "labels.json",
+            f"names {len(labels)} labels but the model has {outputs} outputs",
+        )
+    return config, labels, metrics, meta
+
+
+def list_runs(root: Path, log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Summaries of the complete runs directly under ``root`` (newest first).
+
+    A damaged run is left out, and ``log`` gets one ``warning:`` line naming it and what is
+    wrong. Interrupted runs (``*.partial``) and directories that hold no run are skipped.
+    """
     if not root.is_dir():
         raise NotFoundError(f"{root}: directory not found")
     rows = []
     for path in sorted(root.iterdir()):
-        meta_path = path / "meta.json"
-        if not meta_path.is_file():
+        if not path.is_dir() or path.name.endswith(PARTIAL_SUFFIX):
             continue
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        metrics_path = path / "metrics.json"
-        metrics = (
-            json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
-        )
+        if not any((path / name).exists() for name in (*RUN_FILES, MANIFEST)):
+            continue
+        try:
+            _config, _labels, metrics, meta = _checked_run(path, digests=False)
+        except LaunchMLError as exc:
+            if log is not None:
+                log(f"warning: skipped a damaged run: {exc}")
+            continue
+        timings = meta.get("timings")
+        timings = timings if isinstance(timings, dict) else {}
         rows.append(
             {
                 "run": path.name,
                 "model": meta.get("model_type"),
                 "created": meta.get("created_at"),
-                "val_accuracy": metrics.get("val", {}).get("accuracy"),
-                "test_accuracy": metrics.get("test", {}).get("accuracy"),
-                "test_macro_f1": metrics.get("test", {}).get("macro_f1"),
-                "train_seconds": meta.get("timings", {}).get("fit_seconds"),
+                "val_accuracy": _metric(metrics, "val", "accuracy"),
+                "test_accuracy": _metric(metrics, "test", "accuracy"),
+                "test_macro_f1": _metric(metrics, "test", "macro_f1"),
+                "train_seconds": timings.get("fit_seconds"),
             }
         )
-    rows.sort(key=lambda r: r["created"] or "", reverse=True)
+    rows.sort(key=lambda r: str(r["created"] or ""), reverse=True)
     return rows
 
 
-__all__ = ["Run", "default_run_dir", "finish_run", "list_runs", "partial_dir"]
+def _metric(metrics: dict[str, Any], split: str, key: str) -> Any:
+    values = metrics.get(split)
+    return values.get(key) if isinstance(values, dict) else None
+
+
+__all__ = [
+    "Run",
+    "check_run_dir",
+    "default_run_dir",
+    "finish_run",
+    "list_runs",
+    "partial_dir",
+]

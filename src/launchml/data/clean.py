@@ -1,7 +1,8 @@
 """Text cleaning. The same function runs on training data and on every text sent for prediction.
 
-It imports nothing beyond the standard library at module level (the config class only for type
-checking), so that an exported bundle's torch-free runtime cleans texts with this very code.
+It imports nothing beyond the standard library and ``launchml.errors`` at module level (the
+config class only for type checking), so that an exported bundle's torch-free runtime cleans
+texts with this very code.
 ``options`` is a :class:`launchml.config.CleanConfig`, or anything with the same attributes
 (the runtime passes the settings read from ``bundle.json``).
 """
@@ -13,6 +14,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from launchml.data.stopwords import ENGLISH_STOP_WORDS
+from launchml.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from launchml.config import CleanConfig
@@ -42,6 +44,25 @@ def clean_text(text: str, options: CleanConfig) -> str:
 
 def clean_texts(texts: list[str], options: CleanConfig) -> list[str]:
     return [clean_text(t, options) for t in texts]
+
+
+def clean_for_prediction(texts: list[str], options: CleanConfig) -> list[str]:
+    """:func:`clean_texts` for texts sent to a trained model, which must not be empty.
+
+    Training drops texts that are empty after cleaning, so a model has never seen one and would
+    still answer with a confident label: that is refused, naming the text.
+    """
+    cleaned = clean_texts(texts, options)
+    empty = [i for i, text in enumerate(cleaned) if not text]
+    if empty:
+        first = texts[empty[0]]
+        which = "the text" if len(texts) == 1 else f"text {empty[0] + 1} of {len(texts)}"
+        shown = repr(first if len(first) <= 40 else first[:40] + "...")
+        raise InvalidInputError(
+            f"{which} is empty{' after cleaning' if first.strip() else ''} ({shown}): the "
+            "model was trained without empty texts and cannot classify one; send some words"
+        )
+    return cleaned
 
 
 def clean_dataset(data: Dataset, options: CleanConfig) -> tuple[Dataset, list[str]]:

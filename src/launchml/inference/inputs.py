@@ -17,15 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from launchml.data.clean import clean_texts
+from launchml.data.clean import clean_for_prediction
 from launchml.errors import InvalidInputError
 
 
 def prepare_texts(inputs: Any, clean: Any) -> tuple[list[str], bool]:
-    """Clean one text or a list of texts with the run's ``data.clean`` settings."""
+    """Clean one text or a list of texts with the run's ``data.clean`` settings; a text that is
+    empty after cleaning is an error (training drops empty texts)."""
     if isinstance(inputs, str):
-        return clean_texts([inputs], clean), True
-    return clean_texts([str(t) for t in inputs], clean), False
+        return clean_for_prediction([inputs], clean), True
+    return clean_for_prediction([str(t) for t in inputs], clean), False
 
 
 def prepare_images(inputs: Any, shape: tuple[int, int, int]) -> tuple[np.ndarray, bool]:

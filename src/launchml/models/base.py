@@ -55,6 +55,12 @@ class Model(ABC):
     ) -> Model:
         """Train on ``train`` (labels as class indices ``y_train``); validate on ``val``."""
 
+    def check_data(self, train: Dataset) -> None:
+        """Refuse options that cannot work on these training data, before anything is trained
+        (e.g. a ``min_df`` above the number of texts). Raises
+        :class:`~launchml.errors.InvalidConfigError` naming the key."""
+        return None  # most options fit any data; a model type overrides this when not
+
     @abstractmethod
     def predict_proba(self, inputs: list[str] | np.ndarray) -> np.ndarray:
         """Class probabilities, shape ``(n, n_classes)``, rows summing to 1."""
@@ -67,6 +73,17 @@ class Model(ABC):
     @abstractmethod
     def load(cls, directory: Path, config: Config, labels: list[str]) -> Model:
         """Rebuild a fitted model from ``save``'s files."""
+
+    @classmethod
+    def check_saved(cls, directory: Path, config: Config) -> int | None:
+        """Check that the files ``save`` writes are in ``directory`` and readable, cheaply
+        (headers, small JSON files), without building the model.
+
+        Returns the number of classes the saved model outputs, or None when only a full load
+        can tell (``load`` then checks it). Raises
+        :class:`~launchml.errors.DamagedArtifactError` naming the file that is wrong.
+        """
+        return None
 
     @classmethod
     @abstractmethod

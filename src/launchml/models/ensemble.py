@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from launchml.artifacts import damaged, read_json, require_dir
 from launchml.config import Config
 from launchml.data.dataset import Dataset, Kind
 from launchml.errors import InvalidConfigError, InvalidInputError
@@ -59,6 +60,10 @@ class Ensemble(Model):
         from launchml.models import get_model_class  # late import: the registry imports us
 
         return get_model_class(self.config.model.ensemble.member)
+
+    def check_data(self, train: Dataset) -> None:
+        member = member_config(self.config, 0)
+        self._member_class().from_config(member, self.labels).check_data(train)
 
     def fit(
         self,
@@ -119,6 +124,30 @@ class Ensemble(Model):
         for index, member in enumerate(self.members_):
             (directory / f"member{index}").mkdir()
             member.save(directory / f"member{index}")
+
+    @classmethod
+    def check_saved(cls, directory: Path, config: Config) -> int | None:
+        spec = read_json(Path(directory) / SPEC, dict)
+        member, size = spec.get("member"), spec.get("size")
+        if member != config.model.ensemble.member or not isinstance(size, int) or size < 1:
+            raise damaged(
+                Path(directory) / SPEC,
+                f"describes {size!r} members of type {member!r}, but config.yaml names "
+                f"model.ensemble.member '{config.model.ensemble.member}'",
+            )
+        member_cls = cls(config, [])._member_class()
+        outputs = {
+            member_cls.check_saved(
+                require_dir(Path(directory) / f"member{i}"), member_config(config, i)
+            )
+            for i in range(size)
+        }
+        if len(outputs) > 1:
+            raise damaged(
+                Path(directory),
+                f"the members output different numbers of classes {sorted(outputs, key=str)}",
+            )
+        return outputs.pop()
 
     @classmethod
     def load(cls, directory: Path, config: Config, labels: list[str]) -> Ensemble:

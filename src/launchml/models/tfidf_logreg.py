@@ -16,9 +16,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, log_loss
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from launchml.artifacts import check_zip, damaged
 from launchml.config import Config, TfidfLogregConfig
 from launchml.data.dataset import Dataset, Kind
-from launchml.errors import DamagedArtifactError
+from launchml.errors import DamagedArtifactError, InvalidConfigError
 from launchml.models.base import FitContext, Model
 
 FILENAME = "model.skops"
@@ -66,6 +67,15 @@ class TfidfLogreg(Model):
         )
         return Pipeline([("features", FeatureUnion(features)), ("classifier", classifier)])
 
+    def check_data(self, train: Dataset) -> None:
+        n_texts = len(train)
+        if self.options.min_df > n_texts:
+            raise InvalidConfigError(
+                f"model.tfidf_logreg.min_df: {self.options.min_df} is more than the {n_texts} "
+                f"training texts (a term is kept when it appears in min_df texts); use 1 to "
+                f"{n_texts}"
+            )
+
     def fit(
         self,
         train: Dataset,
@@ -75,7 +85,15 @@ class TfidfLogreg(Model):
         ctx: FitContext,
     ) -> TfidfLogreg:
         self.pipeline_ = self._build(ctx.config.train.seed)
-        self.pipeline_.fit(train.inputs, y_train)
+        try:
+            self.pipeline_.fit(train.inputs, y_train)
+        except ValueError as exc:
+            if "no terms remain" in str(exc) or "empty vocabulary" in str(exc):
+                raise InvalidConfigError(
+                    f"model.tfidf_logreg: no n-gram is left to learn from ({exc}); lower "
+                    f"model.tfidf_logreg.min_df (it is {self.options.min_df})"
+                ) from None
+            raise
         _plain_int_vocabularies(self.pipeline_)
         every = np.arange(self.n_classes)
         row: dict[str, float | int] = {
@@ -99,6 +117,11 @@ class TfidfLogreg(Model):
         sio.dump(self.pipeline_, directory / FILENAME)
 
     @classmethod
+    def check_saved(cls, directory: Path, config: Config) -> int | None:
+        check_zip(directory / FILENAME, "skops file")
+        return None  # the number of classes is inside the archive: load checks it
+
+    @classmethod
     def load(cls, directory: Path, config: Config, labels: list[str]) -> TfidfLogreg:
         path = directory / FILENAME
         untrusted = sio.get_untrusted_types(file=path)
@@ -107,6 +130,13 @@ class TfidfLogreg(Model):
             raise DamagedArtifactError(f"{path}: refusing to load unexpected types {foreign}")
         model = cls.from_config(config, labels)
         model.pipeline_ = sio.load(path, trusted=untrusted)
+        classes = getattr(model.pipeline_, "classes_", None)
+        if classes is None or list(classes) != list(range(len(labels))):
+            outputs = "an unknown number of" if classes is None else str(len(classes))
+            raise damaged(
+                path,
+                f"the model has {outputs} classes but labels.json names {len(labels)}",
+            )
         return model
 
 

@@ -30,6 +30,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from launchml import trainer as engine
+from launchml.artifacts import check_tokenizer_dir, damaged, read_json, safetensors_shapes
 from launchml.augment import Augment
 from launchml.config import Config, InferenceConfig, TrainConfig, VocabConfig
 from launchml.data.dataset import Dataset
@@ -327,6 +328,25 @@ class TorchModel(Model):
                 self.vocab_.save(directory / VOCAB)
             else:  # a copy, so the run works without the original model directory
                 self.tokenizer_.save_pretrained(str(directory / TOKENIZER_DIR))
+
+    @classmethod
+    def check_saved(cls, directory: Path, config: Config) -> int | None:
+        spec_path = Path(directory) / SPEC
+        spec = read_json(spec_path, dict)
+        if spec.get("type") != cls.name:
+            raise damaged(spec_path, f"describes a '{spec.get('type')}' model, not '{cls.name}'")
+        kind, n_classes = spec.get("kind"), spec.get("n_classes")
+        if kind not in ("text", "image") or not isinstance(n_classes, int) or "options" not in spec:
+            raise damaged(spec_path, "incomplete (it needs type, kind, n_classes and options)")
+        if not safetensors_shapes(Path(directory) / WEIGHTS):
+            raise damaged(Path(directory) / WEIGHTS, "holds no tensors")
+        if kind == "text" and spec.get("tokenizer") == "word":
+            vocab = read_json(Path(directory) / VOCAB, dict)
+            if not isinstance(vocab.get("words"), list) or "lowercase" not in vocab:
+                raise damaged(Path(directory) / VOCAB, "not a launchml vocabulary")
+        elif kind == "text":
+            check_tokenizer_dir(Path(directory) / TOKENIZER_DIR)
+        return n_classes
 
     @classmethod
     def load(cls, directory: Path, config: Config, labels: list[str]) -> TorchModel:

@@ -36,6 +36,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from launchml import trainer as engine
+from launchml.artifacts import check_hf_dir, damaged, read_json, safetensors_shapes
 from launchml.config import Config, InferenceConfig, TrainConfig, TransformerConfig
 from launchml.data.dataset import Dataset, Kind
 from launchml.data.vocab import load_wordpiece
@@ -291,6 +292,31 @@ class Transformer(Model):
             save_file(head, str(directory / HEAD))
         spec = {**self.spec_, "feature_cache": getattr(self, "cache_stats_", {})}
         (directory / SPEC).write_text(json.dumps(spec, indent=2), encoding="utf-8")
+
+    @classmethod
+    def check_saved(cls, directory: Path, config: Config) -> int | None:
+        directory = Path(directory)
+        spec = read_json(directory / SPEC, dict)
+        if spec.get("type") != cls.name:
+            raise damaged(
+                directory / SPEC, f"describes a '{spec.get('type')}' model, not 'transformer'"
+            )
+        pooling, n_classes = spec.get("pooling"), spec.get("n_classes")
+        if (
+            pooling not in ("mean", "cls")
+            or not isinstance(n_classes, int)
+            or "options" not in spec
+        ):
+            raise damaged(directory / SPEC, "incomplete (it needs pooling, n_classes and options)")
+        hf_config = check_hf_dir(directory / (HF_DIR if pooling == "cls" else ENCODER_DIR))
+        if pooling == "mean":
+            safetensors_shapes(directory / HEAD)
+        elif len(hf_config.get("id2label") or {}) != n_classes:
+            raise damaged(
+                directory / HF_DIR / "config.json",
+                f"names {len(hf_config.get('id2label') or {})} labels, model.json {n_classes}",
+            )
+        return n_classes
 
     @classmethod
     def load(cls, directory: Path, config: Config, labels: list[str]) -> Transformer:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from launchml.errors import NotFoundError
+from launchml.outputs import check_output_file
 
 
 def build_report(
@@ -32,8 +32,7 @@ def build_report(
     target = Path(out) if out is not None else run.path / "report.html"
     if target.is_dir():
         target = target / "report.html"
-    if not target.parent.is_dir():
-        raise NotFoundError(f"{target.parent}: directory not found (--out)")
+    check_output_file(target, "--out")
     html = render(collect(run, data))
     write_text_atomic(target, html)
     return target
