@@ -57,7 +57,7 @@ def read_json(path: Path, expected: type = dict) -> Any:
     except json.JSONDecodeError as exc:
         raise damaged(path, f"not valid JSON (line {exc.lineno}: {exc.msg})") from None
     if not isinstance(value, expected):
-        what = "an object" if expected is dict else "a list"
+        what = "object" if expected is dict else "list"
         raise damaged(path, f"expected a JSON {what}, got {type(value).__name__}")
     return value
 
@@ -128,8 +128,7 @@ def check_manifest(path: Path, digests: bool) -> None:
         raise damaged(path / name, f"missing, though manifest.json lists it{more}")
     raise damaged(
         path / name,
-        f"modified after training (its sha256 differs from manifest.json's){more}; restore "
-        "the original file",
+        f"modified after training (its sha256 differs from manifest.json's){more}",
     )
 
 

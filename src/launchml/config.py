@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -23,12 +23,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from launchml.errors import InvalidConfigError, NotFoundError, did_you_mean
 
 DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet", "npz", "idx", "folder"]
+#: a size, count or width that must be at least 1
+Positive = Annotated[int, Field(ge=1)]
+MAX_IMAGE_SIDE = 4096
 
 
 class _Section(BaseModel):
-    """Base of every config section: unknown keys are errors, values are checked on assignment."""
+    """Base of every config section: unknown keys are errors, values are checked on assignment,
+    and no number may be infinite or NaN (``lr: .inf`` passes ``gt=0`` but trains nothing)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+def _check_range(value: tuple[int, int] | None) -> tuple[int, int] | None:
+    """An n-gram range ``[low, high]``: ``1 <= low <= high``."""
+    if value is not None and not 1 <= value[0] <= value[1]:
+        raise ValueError(
+            f"[{value[0]}, {value[1]}] is not a range of n-gram lengths; give [low, high] "
+            "with 1 <= low <= high, e.g. [1, 2]"
+        )
+    return value
 
 
 class SplitConfig(_Section):
@@ -52,7 +66,13 @@ class CleanConfig(_Section):
 class ImageConfig(_Section):
     """How images are read: ``size`` is ``[height, width]``; ``None`` keeps the original size."""
 
-    size: tuple[int, int] | None = None
+    size: (
+        tuple[
+            Annotated[int, Field(ge=1, le=MAX_IMAGE_SIDE)],
+            Annotated[int, Field(ge=1, le=MAX_IMAGE_SIDE)],
+        ]
+        | None
+    ) = None
     mode: Literal["auto", "grayscale", "rgb"] = "auto"
 
 
@@ -77,12 +97,25 @@ class DataConfig(_Section):
     image: ImageConfig = ImageConfig()
     vocab: VocabConfig = VocabConfig()
 
+    @model_validator(mode="after")
+    def _something_left_to_train_on(self) -> DataConfig:
+        val = self.split.val if self.val is None else 0.0  # a given file wins over a fraction
+        test = self.split.test if self.test is None else 0.0
+        if val + test >= 1.0:
+            raise ValueError(
+                f"split.val {val:g} + split.test {test:g} = {val + test:g} leaves nothing to "
+                "train on; the fractions must add up to less than 1 (e.g. val: 0.1, test: 0.1)"
+            )
+        return self
+
 
 class TfidfLogregConfig(_Section):
     """TF-IDF over word and character n-grams, then a multinomial logistic regression."""
 
-    word_ngrams: tuple[int, int] = (1, 2)
-    char_ngrams: tuple[int, int] | None = (2, 5)
+    word_ngrams: tuple[int, int] = Field((1, 2), description="[low, high] words per n-gram")
+    char_ngrams: tuple[int, int] | None = Field(
+        (2, 5), description="[low, high] characters per n-gram; None: no character n-grams"
+    )
     min_df: int = Field(1, ge=1)
     max_features: int | None = Field(200_000, ge=1)
     sublinear_tf: bool = True
@@ -90,11 +123,18 @@ class TfidfLogregConfig(_Section):
     max_iter: int = Field(1000, ge=1)
     class_weight: Literal["balanced"] | None = None
 
+    @field_validator("word_ngrams", "char_ngrams")
+    @classmethod
+    def _ngram_range(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        return _check_range(value)
+
 
 class MLPConfig(_Section):
     """Dense layers over flattened pixels (scaled to [0, 1]) or a mean bag of words."""
 
-    hidden: list[int] = Field(default_factory=lambda: [128], description="units per hidden layer")
+    hidden: list[Positive] = Field(
+        default_factory=lambda: [128], description="units per hidden layer (each at least 1)"
+    )
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     max_length: int = Field(512, ge=1, description="tokens kept per text (text input only)")
 
@@ -102,7 +142,7 @@ class MLPConfig(_Section):
 class CNNConfig(_Section):
     """Conv(3x3)+ReLU blocks, max-pooled between blocks, then Dense + ReLU, then the classes."""
 
-    widths: list[int] = Field(default_factory=lambda: [32, 64, 64], min_length=1)
+    widths: list[Positive] = Field(default_factory=lambda: [32, 64, 64], min_length=1)
     kernel_size: int = Field(3, ge=1)
     padding: Literal["valid", "same"] = "valid"
     dense: int = Field(64, ge=1, description="units of the dense layer before the output")
@@ -148,7 +188,7 @@ class TextCNNConfig(_Section):
     freeze_embeddings: bool = Field(False, description="never update the embedding layer")
     embedding_lr_scale: float = Field(1.0, gt=0.0, description="embedding lr = this x train.lr")
     embedding_dim: int = Field(128, ge=1)
-    kernel_sizes: list[int] = Field(default_factory=lambda: [3, 4, 5], min_length=1)
+    kernel_sizes: list[Positive] = Field(default_factory=lambda: [3, 4, 5], min_length=1)
     filters: int = Field(100, ge=1, description="feature maps per kernel size")
     dropout: float = Field(0.5, ge=0.0, lt=1.0)
     max_length: int = Field(256, ge=1, description="tokens kept per text")
@@ -290,7 +330,7 @@ class TrainConfig(_Section):
         description="keep a moving average of the weights (e.g. 0.999); validation, the best "
         "epoch and the saved model use it. None: off",
     )
-    class_weights: Literal["none", "balanced"] | list[float] = "none"
+    class_weights: Literal["none", "balanced"] | list[Annotated[float, Field(ge=0.0)]] = "none"
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
     augment: AugmentConfig = AugmentConfig()
 
@@ -417,8 +457,13 @@ def _describe(exc: ValidationError) -> str:
     """One line for the first error; the rest are counted (fix one, rerun, see the next)."""
     errors = exc.errors()
     first = errors[0]
-    loc = [str(p) for p in first["loc"]]
-    key = ".".join(loc) or "(root)"
+    if any(_is_union_tag(part) for part in first["loc"]):
+        # A value that fits no branch of a union (e.g. 'none' | a list of weights): report the
+        # branch that got furthest, which is the one the user meant.
+        same_key = [e for e in errors if _key_of(e["loc"])[:1] == _key_of(first["loc"])[:1]]
+        first = max(same_key, key=lambda e: len(_key_of(e["loc"])))
+    loc = _key_of(first["loc"])
+    key = ".".join(loc).replace(".[", "[") or "(root)"
     kind = first["type"]
     got = first.get("input")
     if kind == "extra_forbidden":
@@ -431,6 +476,16 @@ def _describe(exc: ValidationError) -> str:
         message = f"{key}: {_expected(first['msg'])}, got {got!r}"
     more = len(errors) - 1
     return message + (f" (and {more} more problem{'s' * (more > 1)})" if more else "")
+
+
+def _is_union_tag(part: Any) -> bool:
+    """pydantic names the branch of a union in an error's location: ``"list[float]"``."""
+    return isinstance(part, str) and any(c in part for c in "[('")
+
+
+def _key_of(loc: tuple[Any, ...]) -> list[str]:
+    """An error location as key parts, list positions as ``[i]``: ``["mlp", "hidden", "[1]"]``."""
+    return [f"[{p}]" if isinstance(p, int) else str(p) for p in loc if not _is_union_tag(p)]
 
 
 def _expected(msg: str) -> str:

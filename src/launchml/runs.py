@@ -171,9 +171,10 @@ class Run:
         except LaunchMLError as exc:  # e.g. a saved tokenizer that no longer loads
             raise DamagedArtifactError(f"{path}: {exc}; {FIX}") from None
         except _LOAD_ERRORS as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            said = " ".join(str(exc).split())  # torch's messages span several lines
+            said = said if len(said) <= 300 else said[:300] + "..."
             raise damaged(
-                path, f"the model files cannot be loaded ({type(exc).__name__}: {first[:200]})"
+                path, f"the model files cannot be loaded ({type(exc).__name__}: {said})"
             ) from None
         return cls(path, config, labels, model, metrics, meta)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -17,6 +17,9 @@ from launchml.errors import InvalidInputError, NotFoundError
 
 Role = Literal["train", "val", "test"]
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+#: Pillow modes of 16/32-bit grayscale images (16-bit PNGs open as "I;16")
+WIDE_GRAYSCALE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+GRAYSCALE_MODES = ("1", "L", *WIDE_GRAYSCALE_MODES)
 
 
 def load_image_folder(
@@ -42,7 +45,7 @@ def load_image_folder(
 
     images = [_open_image(path) for path, _ in files]
     if mode == "auto":
-        mode = "grayscale" if all(im.mode in ("1", "L", "I;16", "I") for im in images) else "rgb"
+        mode = "grayscale" if all(im.mode in GRAYSCALE_MODES for im in images) else "rgb"
     pil_mode = "L" if mode == "grayscale" else "RGB"
     first_size = images[0].size
     arrays = []
@@ -52,7 +55,7 @@ def load_image_folder(
                 f"{path}: image is {image.size[0]}x{image.size[1]} but {files[0][0]} is "
                 f"{first_size[0]}x{first_size[1]}; set data.image.size: [height, width] to resize"
             )
-        image = image.convert(pil_mode)
+        image = to_8bit(image).convert(pil_mode)
         if size is not None and image.size != (size[1], size[0]):
             image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
         array = np.asarray(image, dtype=np.uint8)
@@ -61,6 +64,22 @@ def load_image_folder(
     return Dataset(
         inputs, [label for _, label in files], "image", str(root), [str(p) for p, _ in files]
     )
+
+
+def to_8bit(image: Image.Image) -> Image.Image:
+    """A 16- or 32-bit grayscale image scaled to 8 bits (``L``); other images as they are.
+
+    Pillow's own ``convert("L")`` clips such images at 255 (a 16-bit scan turns white), so the
+    scaling is done here: 16-bit values ``v`` become ``round(v / 257)`` (65535 -> 255).
+    """
+    if image.mode not in WIDE_GRAYSCALE_MODES:
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    if image.mode == "I" and values.max(initial=0) <= 255:  # 8-bit values stored wide
+        scaled = values
+    else:
+        scaled = np.clip(values, 0, 65535) / 257.0
+    return Image.fromarray(np.round(scaled).astype(np.uint8), mode="L")
 
 
 def _open_image(path: Path) -> Image.Image:
@@ -87,14 +106,28 @@ def load_npz(path: Path, role: Role) -> Dataset:
         keys = set(archive.files)
         for x_key, y_key in ((f"x_{role}", f"y_{role}"), ("x", "y")):
             if x_key in keys and y_key in keys:
-                x, y = archive[x_key], archive[y_key]
+                x, y = _npz_array(archive, x_key, path), _npz_array(archive, y_key, path)
                 break
         else:
             raise InvalidInputError(
                 f"{path}: no 'x_{role}'/'y_{role}' or 'x'/'y' arrays for the {role} split "
                 f"(the file holds: {', '.join(sorted(keys)) or 'nothing'})"
             )
-    return _from_arrays(x, y, path)
+    return _from_arrays(x, y, path, (x_key, y_key))
+
+
+def _npz_array(archive: Any, key: str, path: Path) -> np.ndarray:
+    """One array of an .npz archive; arrays of Python objects are refused (they need pickle)."""
+    try:
+        return np.asarray(archive[key])
+    except ValueError as exc:
+        if "allow_pickle" not in str(exc):
+            raise InvalidInputError(f"{path}: array '{key}' cannot be read ({exc})") from None
+        raise InvalidInputError(
+            f"{path}: array '{key}' holds Python objects (dtype object), which launchml does not "
+            "unpickle; save numbers (uint8 or float images, int or str labels), e.g. "
+            "np.savez(path, x=x.astype(np.uint8), y=y.astype(str))"
+        ) from None
 
 
 def load_idx(images_path: Path) -> Dataset:
@@ -133,7 +166,10 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype, offset=offset).reshape(dims).astype(dtype.newbyteorder("="))
 
 
-def _from_arrays(x: np.ndarray, y: np.ndarray, path: Path) -> Dataset:
+def _from_arrays(
+    x: np.ndarray, y: np.ndarray, path: Path, names: tuple[str, str] = ("images", "labels")
+) -> Dataset:
+    x_name, y_name = names
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4 or x.shape[-1] not in (1, 3):
@@ -143,15 +179,58 @@ def _from_arrays(x: np.ndarray, y: np.ndarray, path: Path) -> Dataset:
     y = np.asarray(y).reshape(-1)
     if len(x) != len(y):
         raise InvalidInputError(f"{path}: {len(x)} images but {len(y)} labels")
-    if x.dtype != np.uint8:
-        scale = 255.0 if x.max(initial=0) <= 1.0 else 1.0
-        x = np.clip(x.astype(np.float64) * scale, 0, 255).round().astype(np.uint8)
+    x = _pixels_as_uint8(x, path, x_name)
+    if y.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(y))
+        if len(bad):
+            raise InvalidInputError(
+                f"{path}: {len(bad)} label(s) in '{y_name}' are NaN or infinite, first at "
+                f"index {bad[0]}; every image needs a label"
+            )
+    if y.dtype.kind not in "biufUS":
+        raise InvalidInputError(
+            f"{path}: labels '{y_name}' have dtype {y.dtype}; expected numbers or strings"
+        )
     if np.issubdtype(y.dtype, np.number):
         labels = [str(int(v)) if float(v).is_integer() else str(v) for v in y.tolist()]
     else:
-        labels = [str(v) for v in y.tolist()]
+        labels = [v.decode() if isinstance(v, bytes) else str(v) for v in y.tolist()]
+    empty = [i for i, label in enumerate(labels) if not label.strip()]
+    if empty:
+        raise InvalidInputError(
+            f"{path}: {len(empty)} empty label(s) in '{y_name}', first at index {empty[0]}"
+        )
     rows = [f"index {i}" for i in range(len(labels))]
     return Dataset(np.ascontiguousarray(x), labels, "image", str(path), rows)
+
+
+def _pixels_as_uint8(x: np.ndarray, path: Path, name: str) -> np.ndarray:
+    """Pixels as uint8, scaled, never clipped: floats in [0, 1] or [0, 255], integers in
+    [0, 255] or 16-bit [0, 65535] (divided by 257). Anything else is an error."""
+    if x.dtype == np.uint8:
+        return x
+    if x.dtype.kind not in "biuf":
+        raise InvalidInputError(f"{path}: images '{name}' have dtype {x.dtype}; expected numbers")
+    if x.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))
+        if len(bad):
+            raise InvalidInputError(
+                f"{path}: {len(bad)} image(s) in '{name}' have NaN or infinite pixels, first at "
+                f"index {bad[0]}"
+            )
+    low, high = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+    if low < 0 or high > 65535 or (x.dtype.kind == "f" and high > 255):
+        raise InvalidInputError(
+            f"{path}: pixel values in '{name}' run from {low:g} to {high:g}; expected 0-1 or "
+            "0-255 (floats), 0-255 (8-bit) or 0-65535 (16-bit integers)"
+        )
+    if high <= 1.0:  # [0, 1] floats, or 0/1 masks
+        scale = 255.0
+    elif high > 255:
+        scale = 1 / 257.0  # 16-bit
+    else:
+        scale = 1.0
+    return np.round(x.astype(np.float64) * scale).astype(np.uint8)
 
 
 def read_image_file(path: Path, shape: tuple[int, ...]) -> np.ndarray:
@@ -159,7 +238,7 @@ def read_image_file(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     if not path.is_file():
         raise NotFoundError(f"{path}: image file not found")
     height, width, channels = shape
-    image = _open_image(path).convert("L" if channels == 1 else "RGB")
+    image = to_8bit(_open_image(path)).convert("L" if channels == 1 else "RGB")
     if image.size != (width, height):
         image = image.resize((width, height), Image.Resampling.BILINEAR)
     array = np.asarray(image, dtype=np.uint8)

@@ -16,8 +16,8 @@ from PIL import Image, UnidentifiedImageError
 
 from launchml.config import DataConfig
 from launchml.data.dataset import sort_labels
-from launchml.data.images import IMAGE_SUFFIXES
-from launchml.data.load import detect_format, load_dataset
+from launchml.data.images import IMAGE_SUFFIXES, WIDE_GRAYSCALE_MODES, to_8bit
+from launchml.data.load import detect_format, label_problems, load_dataset
 from launchml.data.tables import load_table
 from launchml.errors import NotFoundError
 
@@ -41,6 +41,9 @@ def inspect_data(config: DataConfig) -> dict[str, Any]:
     train_labels = set(labels.get("train", []))
     counts = Counter(labels.get("train", []))
     if train_labels:
+        error, warning = label_problems(labels["train"])
+        report["problems"].extend([f"{config.train}: {error}"] if error else [])
+        report["warnings"].extend([f"{config.train}: {warning}"] if warning else [])
         if len(train_labels) < 2:
             report["problems"].append(f"{config.train}: only one class; at least two are needed")
         rare = sorted(label for label, n in counts.items() if n < RARE_CLASS)
@@ -82,6 +85,9 @@ def _inspect_source(
         images = data.inputs
         assert isinstance(images, np.ndarray)
         keys = [hashlib.sha1(image.tobytes()).hexdigest() for image in images]
+        flat = np.flatnonzero(images.min(axis=(1, 2, 3)) == images.max(axis=(1, 2, 3)))
+        first = f"index {flat[0]}" if len(flat) else ""
+        report["warnings"].extend(_flat_warning(path, len(flat), first))
         summary = _class_summary(data.labels) | {
             "kind": "image",
             "format": fmt,
@@ -136,6 +142,7 @@ def _inspect_folder(
     sizes: Counter[str] = Counter()
     modes: Counter[str] = Counter()
     duplicates = 0
+    flat: list[Path] = []
     for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for path in sorted(p for p in class_dir.rglob("*") if p.is_file()):
             if path.name.startswith("."):
@@ -145,13 +152,15 @@ def _inspect_folder(
                 continue
             try:
                 with Image.open(path) as image:
-                    image.verify()
-                with Image.open(path) as image:
+                    image.load()  # decodes every pixel: a stronger check than verify()
                     sizes[f"{image.size[0]}x{image.size[1]}"] += 1
                     modes[image.mode] += 1
-            except (UnidentifiedImageError, OSError, SyntaxError):
+                    pixels = np.asarray(to_8bit(image))
+            except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
                 report["problems"].append(f"{path}: corrupt or unreadable image")
                 continue
+            if pixels.size and pixels.min() == pixels.max():
+                flat.append(path)
             digest = hashlib.sha1(path.read_bytes()).hexdigest()
             duplicates += digest in keys
             keys.add(digest)
@@ -162,6 +171,13 @@ def _inspect_folder(
         )
     if duplicates:
         report["warnings"].append(f"{root}: {duplicates} duplicate image file(s)")
+    wide = sum(n for mode, n in modes.items() if mode in WIDE_GRAYSCALE_MODES)
+    if wide:
+        report["warnings"].append(
+            f"{root}: {wide} image(s) are 16-bit grayscale; they are scaled to 8 bits "
+            "(value / 257) for training and prediction"
+        )
+    report["warnings"].extend(_flat_warning(root, len(flat), str(flat[0]) if flat else ""))
     summary = _class_summary(labels) | {
         "kind": "image",
         "format": "folder",
@@ -170,6 +186,16 @@ def _inspect_folder(
         "duplicate_rows": duplicates,
     }
     return summary, keys, labels
+
+
+def _flat_warning(source: Path, count: int, first: str) -> list[str]:
+    """Images whose pixels all have one value: blank, or decoded wrongly (e.g. clipped)."""
+    if not count:
+        return []
+    return [
+        f"{source}: {count} image(s) are one flat colour (every pixel the same value), first "
+        f"{first}; check that they are not blank or wrongly exported"
+    ]
 
 
 def _class_summary(labels: list[str]) -> dict[str, Any]:

@@ -98,10 +98,17 @@ def load_splits(config: DataConfig) -> Splits:
         return data
 
     train = load_clean(config.train, "train")
+    notes.extend(check_labels(train))
     test = load_clean(config.test, "test") if config.test else None
+    val = load_clean(config.val, "val") if config.val else None
+    for role, given in (("val", val), ("test", test)):
+        if given is not None and given.kind != train.kind:
+            raise InvalidInputError(
+                f"{given.source}: holds {given.kind}s, but the training data ({config.train}) "
+                f"are {train.kind}s; data.{role} must be {train.kind} data too"
+            )
     if test is None and config.split.test > 0:
         train, test = stratified_split(train, config.split.test, config.split.seed)
-    val = load_clean(config.val, "val") if config.val else None
     if val is None and config.split.val > 0:
         train, val = stratified_split(train, config.split.val, config.split.seed + 1)
 
@@ -116,6 +123,63 @@ def load_splits(config: DataConfig) -> Splits:
         if data is not None:
             notes.extend(unseen_label_notes(data, labels, name))
     return Splits(train, val, test, labels, notes)
+
+
+#: at least this many rows, each with its own label, are ids rather than classes (an error)
+UNIQUE_LABEL_ROWS = 10
+
+
+def check_labels(data: Dataset) -> list[str]:
+    """Refuse labels that are not classes; return warnings about doubtful ones.
+
+    A column of distinct decimal numbers is a regression target, and a label per row (from
+    :data:`UNIQUE_LABEL_ROWS` rows on) is an id column: both are errors, since a classifier
+    cannot learn either. More classes than half the rows is a warning.
+    """
+    error, warning = label_problems(data.labels)
+    if error:
+        raise InvalidInputError(f"{data.source}: {error}")
+    return [f"{data.source}: {warning}"] if warning else []
+
+
+def label_problems(labels: list[str]) -> tuple[str | None, str | None]:
+    """``(error, warning)`` about a training set's labels (each None when there is none)."""
+    rows, classes = len(labels), set(labels)
+    numbers = _as_numbers(classes)
+    if numbers is not None and any(not n.is_integer() for n in numbers) and len(classes) > rows / 2:
+        examples = ", ".join(sorted(classes, key=float)[:3])
+        return (
+            f"the labels look like a regression target ({len(classes)} distinct numbers in "
+            f"{rows} rows, e.g. {examples}); launchml trains classifiers: bin the numbers into "
+            "classes, or set data.label_column to a column of class names",
+            None,
+        )
+    if len(classes) == rows and rows >= UNIQUE_LABEL_ROWS:
+        return (
+            f"every one of the {rows} rows has its own label, so the label column looks like "
+            "unique ids rather than classes; set data.label_column to the column of classes",
+            None,
+        )
+    if len(classes) > rows / 2 and len(classes) > 2:
+        return None, (
+            f"{len(classes)} classes for {rows} rows: most classes have a single example, too "
+            "few to learn or to validate; is data.label_column the column of classes?"
+        )
+    return None, None
+
+
+def _as_numbers(values: set[str]) -> list[float] | None:
+    """The labels as numbers, or None when one of them is not a (finite) number."""
+    numbers = []
+    for value in values:
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        if number != number or number in (float("inf"), float("-inf")):
+            return None
+        numbers.append(number)
+    return numbers
 
 
 def unseen_label_notes(data: Dataset, labels: list[str], name: str) -> list[str]:
@@ -134,8 +198,6 @@ def unseen_label_notes(data: Dataset, labels: list[str], name: str) -> list[str]
 def _check_same_image_shape(train: Dataset, others: list[Dataset]) -> None:
     shape = train.inputs.shape[1:]  # type: ignore[union-attr]
     for other in others:
-        if other.kind != "image":
-            raise InvalidInputError(f"{other.source}: holds text but the training data are images")
         if other.inputs.shape[1:] != shape:  # type: ignore[union-attr]
             raise InvalidInputError(
                 f"{other.source}: images are {other.inputs.shape[1:]} (H, W, C) but training "  # type: ignore[union-attr]

@@ -6,9 +6,11 @@ import csv
 import io
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from launchml.data.dataset import Dataset
@@ -34,8 +36,8 @@ def read_table(path: Path, fmt: str, quoting: str = "minimal") -> pd.DataFrame:
         raise InvalidInputError(f"{path}: the file is empty")
     if fmt == "jsonl":
         return _read_jsonl(path, text)
-    sep = "\t" if fmt == "tsv" else ","
     quoting_constant: Literal[0, 3] = csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL
+    sep = _check_header(path, text, fmt, quoting_constant)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -57,6 +59,72 @@ def read_table(path: Path, fmt: str, quoting: str = "minimal") -> pd.DataFrame:
         if lines is not None and len(lines) == len(frame):
             frame.attrs["lines"] = lines
     return frame
+
+
+def _check_header(path: Path, text: str, fmt: str, quoting: Literal[0, 3]) -> str:
+    """The delimiter to read ``text`` with, after checking its header line.
+
+    A ``.csv`` whose header holds no comma but splits on ``;``, a tab or ``|`` on every one of
+    its first lines is read with that delimiter (spreadsheets export ``;`` in many locales).
+    A header with one field, more than :data:`MAX_COLUMNS` fields, or a name used twice is an
+    error (before pandas reads the whole file).
+    """
+    sep = "\t" if fmt == "tsv" else ","
+    header = _header_fields(text, sep, quoting)
+    if fmt == "csv" and len(header) == 1:
+        sep = _sniff_delimiter(text, quoting) or sep
+        header = _header_fields(text, sep, quoting)
+    if len(header) == 1:
+        shown = header[0] if len(header[0]) <= 60 else header[0][:57] + "..."
+        by = "tabs" if sep == "\t" else "commas"
+        raise InvalidInputError(
+            f"{path}: the header line has a single column ({shown!r}); a table needs a text "
+            f"and a label column separated by {by}"
+        )
+    if len(header) > MAX_COLUMNS:
+        raise InvalidInputError(
+            f"{path}: the header line has {len(header)} columns; launchml reads tables of at most "
+            f"{MAX_COLUMNS} columns (it needs a text and a label column)"
+        )
+    counts = Counter(name.strip() for name in header)
+    twice = [name for name, n in counts.items() if n > 1]
+    if twice:
+        raise InvalidInputError(
+            f"{path}: column name(s) used more than once in the header: "
+            f"{', '.join(repr(name) for name in twice[:5])}; give each column its own name"
+        )
+    return sep
+
+
+#: a table with more columns than this is refused before it is read
+MAX_COLUMNS = 1000
+_OTHER_DELIMITERS = (";", "\t", "|")
+
+
+def _header_fields(text: str, sep: str, quoting: Literal[0, 3]) -> list[str]:
+    """The first non-blank record of ``text`` (only as much of the text is parsed)."""
+    try:
+        for record in csv.reader(io.StringIO(text), delimiter=sep, quoting=quoting):
+            if record and any(field.strip() for field in record):
+                return record
+    except csv.Error:
+        pass  # pandas reports malformed files with their line numbers
+    return ["", ""]
+
+
+def _sniff_delimiter(text: str, quoting: Literal[0, 3], lines: int = 20) -> str | None:
+    """A delimiter other than ',' that splits the first ``lines`` records into the same number
+    (2 or more) of fields, or None."""
+    sample = "\n".join(text.split("\n", lines)[:lines])
+    for sep in _OTHER_DELIMITERS:
+        try:
+            reader = csv.reader(io.StringIO(sample), delimiter=sep, quoting=quoting)
+            widths = {len(record) for record in reader if record}
+        except csv.Error:
+            continue
+        if len(widths) == 1 and widths.pop() >= 2:
+            return sep
+    return None
 
 
 def _record_lines(text: str, sep: str, quoting: Literal[0, 3]) -> list[int] | None:
@@ -104,7 +172,11 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
             continue
         lines.append(number)
         try:
-            record = json.loads(line)
+            record = json.loads(line, object_pairs_hook=_unique_keys)
+        except _DuplicateKeyError as exc:
+            raise InvalidInputError(
+                f"{path}: line {number} names the key {exc.key!r} twice; give each key once"
+            ) from None
         except json.JSONDecodeError as exc:
             raise InvalidInputError(
                 f"{path}: line {number} is not valid JSON ({exc.msg})"
@@ -116,6 +188,22 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
     frame = frame.astype(object).where(frame.notna(), None)
     frame.attrs["lines"] = lines  # blank lines are skipped, so rows keep their true line numbers
     return frame
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``'s object hook: a key given twice is an error (json keeps the last)."""
+    record: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in record:
+            raise _DuplicateKeyError(key)
+        record[key] = value
+    return record
 
 
 def _parser_message(exc: Exception, text: str, sep: str, quoting: Literal[0, 3]) -> str:
@@ -144,11 +232,14 @@ def pick_column(
 ) -> str:
     """The column to use for ``role`` ("text" or "label"): the configured one, or a unique guess."""
     columns = [str(c) for c in frame.columns]
+    listed = ", ".join(columns[:20]) + (
+        f", ... ({len(columns)} in all)" if len(columns) > 20 else ""
+    )
     key = f"data.{role}_column"
     if wanted is not None:
         if wanted not in columns:
             raise InvalidConfigError(
-                f"{path}: no column '{wanted}' ({key}); columns are: {', '.join(columns)}"
+                f"{path}: no column '{wanted}' ({key}); columns are: {listed}"
                 f"{did_you_mean(wanted, columns)}"
             )
         return wanted
@@ -158,8 +249,7 @@ def pick_column(
         return found[0]
     if not found:
         raise InvalidInputError(
-            f"{path}: cannot tell which column holds the {role}s; set {key} "
-            f"(columns are: {', '.join(columns)})"
+            f"{path}: cannot tell which column holds the {role}s; set {key} (columns are: {listed})"
         )
     raise InvalidInputError(
         f"{path}: several columns could hold the {role}s ({', '.join(found)}); set {key}"
@@ -184,6 +274,8 @@ def load_table(
     unit = "row" if fmt == "parquet" else "line"
     numbers = frame.attrs.get("lines") or [i + first_line for i in range(len(frame))]
     rows = [f"{unit} {n}" for n in numbers]
+    for column in (text_col, label_col):
+        _check_plain_values(path, frame[column], column, rows)
     texts = ["" if _missing(v) else str(v) for v in frame[text_col]]
     labels: list[str] = []
     bad: list[str] = []
@@ -196,6 +288,20 @@ def load_table(
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise InvalidInputError(f"{path}: empty or NaN label in column '{label_col}' at {shown}")
     return Dataset(texts, labels, "text", str(path), rows)
+
+
+def _check_plain_values(path: Path, values: Any, column: str, rows: list[str]) -> None:
+    """Texts and labels are strings or numbers, not nested JSON objects/lists (JSONL, Parquet)."""
+    for row, value in zip(rows, values, strict=True):
+        if isinstance(value, dict | list | tuple | set | np.ndarray):
+            kind = "an object" if isinstance(value, dict) else "a list"
+            plain = value.tolist() if isinstance(value, np.ndarray) else value
+            shown = json.dumps(plain, default=str, ensure_ascii=False)
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise InvalidInputError(
+                f"{path}: {row}: column '{column}' holds {kind} ({shown}); expected a string "
+                "or a number"
+            )
 
 
 def _missing(value: Any) -> bool:

@@ -103,6 +103,20 @@ class Transformer(Model):
 
     # -- training ---------------------------------------------------------------------------
 
+    def check_data(self, train: Dataset) -> None:
+        source = resolve_pretrained(self.options.pretrained)
+        try:
+            positions = json.loads((source / "config.json").read_text("utf-8")).get(
+                "max_position_embeddings"
+            )
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            return  # the encoder's own loader says what is wrong with it
+        if isinstance(positions, int) and self.options.max_length > positions:
+            raise InvalidConfigError(
+                f"model.transformer.max_length: {self.options.max_length} is more than the "
+                f"{positions} positions the encoder in {source} knows; use 2 to {positions}"
+            )
+
     def fit(
         self,
         train: Dataset,
