@@ -1,7 +1,8 @@
 """One contract test over every registered model type (as scikit-learn's ``check_estimator``).
 
 Each type builds from its config, trains briefly on tiny synthetic data of a kind it accepts,
-saves, reloads, and must give identical probabilities after the round trip.
+saves, passes its own check of the saved files, reloads, and must give identical probabilities
+after the round trip.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ def test_every_model_type_trains_saves_and_reloads(name: str, tmp_path: Path) ->
         saved.mkdir()
         model.save(saved)
         assert not list(saved.rglob("*.pt")) and not list(saved.rglob("*.pkl"))
+        # the cheap check of the saved files passes, and knows the outputs when it says so
+        assert cls.check_saved(saved, config) in (None, len(LABELS))
         reloaded = cls.load(saved, config, LABELS)
         np.testing.assert_array_equal(reloaded.predict_proba(val.inputs), proba)
         # one example in, one row out
