@@ -23,7 +23,7 @@ from launchml.models.frozen_prefix import (
     layer_slice,
 )
 from launchml.models.hf_encoder import BucketedBatches, TokenBatches, TransformerNet
-from tests.test_transformer import TEXTS, config_dict, intent_files, tiny_bert, tiny_bert_dir
+from tests.test_transformer import RUN_TEXTS, config_dict, intent_files, tiny_bert, tiny_bert_dir
 
 __all__ = ["intent_files", "tiny_bert"]  # fixtures used below
 
@@ -103,9 +103,9 @@ def test_without_dropout_training_on_the_cached_prefix_equals_training_through_i
             cache_frozen=cache_frozen,
         )
         run = launchml.train(config, out=tmp_path / f"run-{cache_frozen}")
-        probas.append(run.predict_proba(TEXTS))
+        probas.append(run.predict_proba(RUN_TEXTS))
         reloaded = launchml.Run.load(tmp_path / f"run-{cache_frozen}")
-        np.testing.assert_array_equal(reloaded.predict_proba(TEXTS), probas[-1])
+        np.testing.assert_array_equal(reloaded.predict_proba(RUN_TEXTS), probas[-1])
     assert len(encoded) == 2 and sum(encoded) == len(intent_files_rows(intent_files))
     untrained_like = np.full_like(probas[0], 1 / 3)
     assert np.abs(probas[0] - untrained_like).max() > 1e-3  # training moved the model
