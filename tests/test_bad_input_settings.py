@@ -101,6 +101,9 @@ TABLE: dict[str, Row] = {
     "huge train.threads": Row(
         text_run(MLP, "train.threads=100000"), ["train.threads", "100000", "CPU cores", "use 1 to"]
     ),
+    "huge inference.threads": Row(
+        text_run("inference.threads=100000"), ["inference.threads", "CPU cores", "use 1 to"]
+    ),
     "transformer max_length beyond the encoder": Row(
         text_run("model.type=transformer", "model.transformer.max_length=100000"),
         ["model.transformer.max_length", "512 positions", "use 2 to 512"],

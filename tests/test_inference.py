@@ -159,8 +159,9 @@ def test_run_directories_written_with_train_eval_batch_size_load(
     (old / "manifest.json").unlink(missing_ok=True)  # the edit is deliberate
     reloaded = launchml.Run.load(old)
     assert reloaded.config.inference.batch_size == 512
+    texts = [text for text in TEXTS if text]  # a run refuses empty texts
     np.testing.assert_allclose(
-        reloaded.predict_proba(TEXTS), tiny_transformer_run.predict_proba(TEXTS), atol=1e-6
+        reloaded.predict_proba(texts), tiny_transformer_run.predict_proba(texts), atol=1e-6
     )
 
 

@@ -155,15 +155,20 @@ def _after_failure(work: Path, resumed: bool) -> bool:
 
 
 def check_machine_limits(config: Config) -> None:
-    """Settings that depend on this machine: ``train.threads`` at most 4x its CPU cores (more
-    threads than that only slow torch down, and very many crash its thread pool)."""
-    threads, cores = config.train.threads, os.cpu_count() or 1
-    if threads is not None and threads > MAX_THREADS_PER_CORE * cores:
-        raise InvalidConfigError(
-            f"train.threads: {threads} is more than {MAX_THREADS_PER_CORE} x the {cores} CPU "
-            f"cores of this machine; use 1 to {MAX_THREADS_PER_CORE * cores}, or leave it unset "
-            "(one per core)"
-        )
+    """Settings that depend on this machine: ``train.threads`` and ``inference.threads`` at most
+    4x its CPU cores (more threads than that only slow torch down, and very many crash its
+    thread pool). Not a config validator: a run trained here must still load on a smaller
+    machine, where prediction caps the threads instead."""
+    cores = os.cpu_count() or 1
+    for key, threads in (
+        ("train.threads", config.train.threads),
+        ("inference.threads", config.inference.threads),
+    ):
+        if threads is not None and threads > MAX_THREADS_PER_CORE * cores:
+            raise InvalidConfigError(
+                f"{key}: {threads} is more than {MAX_THREADS_PER_CORE} x the {cores} CPU cores "
+                f"of this machine; use 1 to {MAX_THREADS_PER_CORE * cores}, or leave it unset"
+            )
 
 
 MAX_THREADS_PER_CORE = 4

@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -122,7 +123,13 @@ def sorted_batches(
 
 
 def use_threads(threads: int | None) -> None:
-    """``inference.threads``: set torch's intra-op threads (None leaves them as they are)."""
+    """``inference.threads``: set torch's intra-op threads (None leaves them as they are).
+
+    At most 4 per CPU core of this machine: a run configured on a larger machine still loads
+    here, and torch's thread pool crashes when asked for very many threads.
+    """
+    if threads is not None:
+        threads = min(threads, 4 * (os.cpu_count() or 1))
     if threads is not None and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
 
