@@ -267,6 +267,9 @@ def runs_list(
 
 
 def _register_optional_commands() -> None:
+    from launchml.assistant.cli import app as assistant_app
+
+    app.add_typer(assistant_app, name="assistant")
     try:
         from launchml.reference.cli import backprop_command
     except ImportError:  # pragma: no cover - the reference package ships with launchml
