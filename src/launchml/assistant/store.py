@@ -137,6 +137,7 @@ def new_conversation_id() -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event starts transactions
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -160,6 +161,10 @@ def make_engine(url: str) -> Engine:
             raise NotFoundError(f"store url {url!r}: directory {Path(database).parent} not found")
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        # take the write lock at the start of a transaction, not at its first write: a turn
+        # reads the conversation's state and then updates it, and two such turns must queue
+        # (busy_timeout) rather than fail on upgrading their read lock
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     return create_engine(url, pool_pre_ping=True)
 

