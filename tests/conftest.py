@@ -110,3 +110,65 @@ def postgres_url():
         pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
     with postgres_server(binaries) as url:
         yield url
+
+
+GERMAN = {
+    "order_status": ["wo ist meine bestellung", "wann kommt mein paket an", "sendung verfolgen bitte"],
+    "refund": ["ich möchte mein geld zurück", "bitte erstatten sie den betrag", "rückerstattung bitte"],
+    "change_address": ["lieferadresse ändern", "neue adresse für die bestellung", "ich bin umgezogen"],
+}  # fmt: skip
+HUMAN = [
+    "let me talk to someone", "i want a person", "get me an agent", "can i call somebody",
+    "put me through to staff", "i need a human being",
+]  # fmt: skip
+
+
+def write_tiny_project(directory: Path, model: str = "") -> Path:
+    """A 4-intent, 2-language assistant project with a 3-entry FAQ (seconds to train)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rows = [(t, i, "en") for i, texts in INTENTS.items() for t in texts]
+    rows += [(t, i, "de") for i, texts in GERMAN.items() for t in texts]
+    rows += [(t, "contact_human", "en") for t in HUMAN]
+    with (directory / "intents.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "intent", "lang"])
+        writer.writerows(rows)
+    faq = [
+        ("Do you ship internationally?", "Yes, to every EU country.", "en"),
+        ("Which payment methods do you accept?", "Cards, PayPal and invoice.", "en"),
+        ("Liefern Sie ins Ausland?", "Ja, in alle EU-Länder.", "de"),
+    ]
+    with (directory / "faq.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["question", "answer", "lang"])
+        writer.writerows(faq)
+    write_csv(
+        directory / "faq_test.csv",
+        [("do you deliver abroad", "Do you ship internationally?"),
+         ("can I pay with paypal", "Which payment methods do you accept?")],
+        header=("text", "question"),
+    )  # fmt: skip
+    (directory / "assistant.yaml").write_text(
+        "name: tiny\nlanguages: [en, de]\n"
+        "data: {intents: intents.csv, faq: faq.csv, faq_test: faq_test.csv, val: 0.3}\n"
+        + model
+        + "policy:\n  handoff_intents: [contact_human]\n"
+        "  human_phrases: {en: [real person], de: [mit einem menschen]}\n"
+        "responses:\n"
+        "  order_status: {en: Track it under Orders., de: Verfolgen Sie es unter Bestellungen.}\n"
+        "  refund: {en: Refunds take 5 days., de: Erstattungen dauern 5 Tage.}\n"
+        "  change_address: {en: Edit the address under Orders.}\n",
+        encoding="utf-8",
+    )
+    return directory / "assistant.yaml"
+
+
+@pytest.fixture(scope="session")
+def tiny_assistant_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A trained tiny assistant (the default frozen-encoder classifier)."""
+    from launchml.assistant.train import train_assistant
+
+    root = tmp_path_factory.mktemp("assistant")
+    project = write_tiny_project(root / "project")
+    train_assistant(project, out=root / "run").close()
+    return root / "run"

@@ -39,14 +39,34 @@ MAX_LENGTH = 128
 class SentenceEncoder:
     """Tokenise -> transformer -> mean over tokens -> unit length; one vector per text."""
 
-    def __init__(self, source: Path, max_length: int = MAX_LENGTH) -> None:
+    def __init__(
+        self,
+        source: Path,
+        max_length: int = MAX_LENGTH,
+        net: TransformerNet | None = None,
+        tokenizer: Any = None,
+    ) -> None:
         self.source = Path(source)
         self.max_length = max_length
-        with quiet_transformers():
-            self.tokenizer = load_wordpiece(self.source)
+        if tokenizer is None:
+            with quiet_transformers():
+                tokenizer = load_wordpiece(self.source)
+        self.tokenizer = tokenizer
         # n_classes=1: the head is unused, only TransformerNet.features runs
-        self.net = TransformerNet.build(self.source, 1, "mean", normalize=True).eval()
+        self.net = net or TransformerNet.build(self.source, 1, "mean", normalize=True)
+        self.net.eval()
         self._identity: str | None = None
+
+    @classmethod
+    def of_model(cls, model: Any, source: Path) -> SentenceEncoder:
+        """The encoder inside a fitted frozen ``transformer`` model, saved in ``source`` (no
+        second copy in memory)."""
+        return cls(
+            source,
+            model.options.max_length,
+            net=model.module_,
+            tokenizer=model.tokenizer_,
+        )
 
     @classmethod
     def load(cls, name: str, max_length: int = MAX_LENGTH) -> SentenceEncoder:

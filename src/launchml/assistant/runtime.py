@@ -85,10 +85,10 @@ class Assistant:
         self.state = json.loads((path / "assistant.json").read_text(encoding="utf-8"))
         self.evaluation = json.loads((path / "evaluation.json").read_text(encoding="utf-8"))
         run = Run.load(path / "intent")
-        encoder_dir = (
-            path / "intent" / "encoder" if self.state["shares_encoder"] else path / "encoder"
-        )
-        self.encoder = SentenceEncoder(encoder_dir)
+        if self.state["shares_encoder"]:  # the classifier's own encoder, loaded once
+            self.encoder = SentenceEncoder.of_model(run.model, path / "intent" / "encoder")
+        else:
+            self.encoder = SentenceEncoder(path / "encoder")
         self.intents = IntentModel(run, self.encoder)
         if self.intents.shares_encoder != self.state["shares_encoder"]:
             raise DamagedArtifactError(f"{path}: the encoder does not match the intent classifier")
@@ -104,7 +104,8 @@ class Assistant:
         )  # fmt: skip
         self.redactor = Redactor(project.pii)
         self.titles = {intent: list(by_lang.values()) for intent, by_lang in project.titles.items()}
-        self.store = Store(store_url or project.store.url)
+        self.store_url = store_url or project.store.url
+        self._store: Store | None = None
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -122,6 +123,13 @@ class Assistant:
     @property
     def name(self) -> str:
         return self.project.name
+
+    @property
+    def store(self) -> Store:
+        """The conversation store, opened on first use (loading alone touches no database)."""
+        if self._store is None:
+            self._store = Store(self.store_url)
+        return self._store
 
     # -- understanding one message (no state, nothing stored) ---------------------------------
 
@@ -262,7 +270,8 @@ class Assistant:
         return self.store.conversation(conversation_id)
 
     def close(self) -> None:
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
 
 
 def faq_json(match: FaqMatch | None) -> dict[str, Any] | None:

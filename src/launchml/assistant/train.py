@@ -27,7 +27,7 @@ import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from safetensors.numpy import save_file
@@ -52,6 +52,9 @@ from launchml.manifest import write_manifest
 from launchml.pipeline import train as train_run
 from launchml.runs import finish_run, partial_dir, write_json, write_text_atomic
 
+if TYPE_CHECKING:
+    from launchml.assistant.runtime import Assistant
+
 ASSISTANT_JSON = "assistant.json"
 
 
@@ -61,7 +64,7 @@ def train_assistant(
     *,
     quiet: bool = True,
     log: Any = None,
-) -> Any:
+) -> Assistant:
     """Train, calibrate and evaluate the assistant a project describes; return it loaded.
 
     Parameters
