@@ -113,9 +113,9 @@ def postgres_url():
 
 
 GERMAN = {
-    "order_status": ["wo ist meine bestellung", "wann kommt mein paket an", "sendung verfolgen bitte"],
-    "refund": ["ich möchte mein geld zurück", "bitte erstatten sie den betrag", "rückerstattung bitte"],
-    "change_address": ["lieferadresse ändern", "neue adresse für die bestellung", "ich bin umgezogen"],
+    "order_status": ["wo ist meine bestellung", "wann kommt mein paket", "sendung verfolgen"],
+    "refund": ["ich möchte mein geld zurück", "bitte erstatten sie es", "rückerstattung bitte"],
+    "change_address": ["lieferadresse ändern", "neue adresse bitte", "ich bin umgezogen"],
 }  # fmt: skip
 HUMAN = [
     "let me talk to someone", "i want a person", "get me an agent", "can i call somebody",

@@ -164,6 +164,26 @@ class Assistant:
             faq=matches[0] if matches else None,
         )
 
+    def score(self, texts: list[str], language: str | None = None) -> dict[str, np.ndarray]:
+        """Batch figures for many messages (benchmarks, evaluation): ``proba`` (calibrated,
+        in ``labels`` order), ``in_scope`` and the ``threshold`` of ``language`` (default: the
+        project's)."""
+        cleaned = self.intents.clean(texts)
+        vectors = self.encoder.encode(cleaned)
+        proba = softmax_t(self.intents.logits(cleaned, vectors), self.state["temperature"])
+        features = {
+            "probability": proba.max(axis=1),
+            "knn": knn_similarity(vectors, self.reference, self.state["k"]),
+        }
+        thresholds = self.state["thresholds"]
+        chosen = thresholds.get(language or self.project.lang, thresholds["*"])
+        return {
+            "proba": proba,
+            "in_scope": self.scorer.score(features),
+            "threshold": np.full(len(texts), chosen["threshold"]),
+            "vectors": vectors,
+        }
+
     def reply_text(self, decision: Decision, language: str) -> str | None:
         """The words of a decision in ``language`` (None when the bot stays silent)."""
         project = self.project
