@@ -9,8 +9,19 @@ from pathlib import Path
 import numpy as np
 
 from launchml.data.load import detect_format
-from launchml.data.tables import _missing, pick_column, read_table
-from launchml.errors import InvalidInputError
+from launchml.data.tables import _missing, read_table
+from launchml.errors import InvalidInputError, did_you_mean
+
+
+def column(frame: object, name: str, path: Path) -> str:
+    """``name`` if the table has that column, else one line naming the columns it has."""
+    columns = [str(c) for c in frame.columns]  # type: ignore[attr-defined]
+    if name not in columns:
+        raise InvalidInputError(
+            f"{path}: no column '{name}'; columns are: {', '.join(columns)}"
+            f"{did_you_mean(name, columns)}"
+        )
+    return name
 
 
 @dataclass
@@ -48,8 +59,8 @@ def read_examples(
     if not path.is_file():
         raise InvalidInputError(f"{path}: file not found")
     frame = read_table(path, detect_format(path))
-    text_col = pick_column(frame, "text", (), "text", path)
-    intent_col = pick_column(frame, "intent", (), "label", path) if labelled else None
+    text_col = column(frame, "text", path)
+    intent_col = column(frame, "intent", path) if labelled else None
     has_lang = "lang" in frame.columns
     texts, intents, langs = [], [], []
     first_line = 2 if detect_format(path) in ("csv", "tsv") else 1
@@ -79,12 +90,10 @@ def read_examples(
 def read_faq_queries(path: str | Path, questions: list[str]) -> tuple[list[str], list[int]]:
     """FAQ test queries: columns ``text`` and ``question`` (the FAQ question it should find);
     returns the texts and the index of their question in ``questions``."""
-    from launchml.errors import did_you_mean
-
     path = Path(path)
     frame = read_table(path, detect_format(path))
-    text_col = pick_column(frame, "text", (), "text", path)
-    question_col = pick_column(frame, "question", (), "label", path)
+    text_col = column(frame, "text", path)
+    question_col = column(frame, "question", path)
     index = {q: i for i, q in enumerate(questions)}
     texts, targets = [], []
     for i, row in enumerate(frame.to_dict("records")):

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from launchml.data.tables import _missing, pick_column, read_table
+from launchml.data.tables import _missing, read_table
 from launchml.errors import InvalidInputError
 
 
@@ -79,11 +79,12 @@ class FaqIndex:
 
 def read_faq(path: Path, languages: list[str]) -> list[FaqEntry]:
     """FAQ entries from a table with columns ``question``, ``answer`` and optionally ``lang``."""
+    from launchml.assistant.data import column
     from launchml.data.load import detect_format
 
     frame = read_table(path, detect_format(path))
-    question = pick_column(frame, "question", (), "text", path)
-    answer = pick_column(frame, "answer", (), "text", path)
+    question = column(frame, "question", path)
+    answer = column(frame, "answer", path)
     lang = "lang" if "lang" in frame.columns else None
     entries = []
     for i, row in enumerate(frame.to_dict("records")):
