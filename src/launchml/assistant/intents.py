@@ -6,7 +6,7 @@ detection and FAQ retrieval); any other text model predicts from the text.
 
 Example::
 
-    intents = IntentModel(Run.load("RUN/intent"), encoder)
+    intents = IntentModel.over(Run.load("RUN/intent"), encoder)
     logits = intents.logits(intents.clean(["where is my parcel"]), vectors)
 """
 
@@ -27,10 +27,15 @@ from launchml.runs import Run
 
 
 class IntentModel:
-    def __init__(self, run: Run, encoder: SentenceEncoder) -> None:
+    def __init__(self, run: Run, shares_encoder: bool) -> None:
         self.run = run
         self.labels = list(run.labels)
-        self.shares_encoder = encoder.same_features_as(run.model)
+        self.shares_encoder = shares_encoder
+
+    @classmethod
+    def over(cls, run: Run, encoder: SentenceEncoder) -> IntentModel:
+        """The run's classifier, reading ``encoder``'s vectors when it can."""
+        return cls(run, encoder.same_features_as(run.model))
 
     def clean(self, texts: list[str]) -> list[str]:
         """The texts as the run's model saw its training data (``data.clean``)."""

@@ -86,10 +86,10 @@ class Assistant:
         self.evaluation = json.loads((path / "evaluation.json").read_text(encoding="utf-8"))
         run = Run.load(path / "intent")
         if self.state["shares_encoder"]:  # the classifier's own encoder, loaded once
-            self.encoder = SentenceEncoder.of_model(run.model, path / "intent" / "encoder")
+            self.encoder = SentenceEncoder.of_run(run, path / "intent" / "encoder")
         else:
-            self.encoder = SentenceEncoder(path / "encoder")
-        self.intents = IntentModel(run, self.encoder)
+            self.encoder = SentenceEncoder.load(str(path / "encoder"))
+        self.intents = IntentModel.over(run, self.encoder)
         if self.intents.shares_encoder != self.state["shares_encoder"]:
             raise DamagedArtifactError(f"{path}: the encoder does not match the intent classifier")
         index = load_file(str(path / "index.safetensors"))

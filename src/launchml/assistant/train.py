@@ -104,7 +104,7 @@ def train_assistant(
         say(f"training the intent classifier ({model_type}) on {len(fit)} examples")
         run = train_run(intent_config(project, work / "data"), out=work / "intent", quiet=quiet)
         encoder = SentenceEncoder.load(project.encoder)
-        intents = IntentModel(run, encoder)
+        intents = IntentModel.over(run, encoder)
         shared = intents.shares_encoder
         say(f"encoding with {project.encoder} (shared with the classifier: {shared})")
         vectors = encode_all(encoder, intents, data)
@@ -403,8 +403,7 @@ def stand_in_logits(
             raise DamagedArtifactError(
                 "the stand-in classifier's labels differ from the known intents"
             )
-        stand_in = IntentModel(run, SentenceEncoder.__new__(SentenceEncoder))
-        stand_in.shares_encoder = False
+        stand_in = IntentModel(run, shares_encoder=False)
         return stand_in.logits(stand_in.clean(val.texts), vectors["val"])
 
 
