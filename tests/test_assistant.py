@@ -26,8 +26,9 @@ def assistant(tiny_assistant_run: Path, store_dir: Path):
 
 def test_the_run_is_complete_and_self_describing(tiny_assistant_run: Path) -> None:
     names = {p.name for p in tiny_assistant_run.iterdir()}
-    assert {"assistant.yaml", "assistant.json", "intent", "index.safetensors", "faq.json",
-            "evaluation.json", "report.html", "meta.json", "manifest.json", "data"} <= names  # fmt: skip
+    expected = {"assistant.yaml", "assistant.json", "intent", "index.safetensors", "faq.json",
+                "evaluation.json", "report.html", "meta.json", "manifest.json", "data"}  # fmt: skip
+    assert expected <= names
     assert verify_manifest(tiny_assistant_run) == []
     intent = Run.load(tiny_assistant_run / "intent")  # a normal launchml run
     assert intent.config.model.type == "transformer"

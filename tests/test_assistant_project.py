@@ -81,11 +81,10 @@ def test_data_mistakes_name_the_file_and_row(tmp_path: Path) -> None:
         load_data(load_project(path))
     refund = "  refund: {en: Refunds take 5 days., de: Erstattungen dauern 5 Tage.}\n"
     path.write_text(path.read_text().replace(refund, ""))
-    intents.write_text(
-        "text,intent\n"
-        + "where is it,order_status\nmy money,refund\nnew home,change_address\nhuman,contact_human\n"
-        * 3
+    rows = (
+        "where is it,order_status\nmy money,refund\nnew home,change_address\nhuman,contact_human\n"
     )
+    intents.write_text("text,intent\n" + rows * 3)
     with pytest.raises(InvalidConfigError, match=r"responses: no en reply for intent refund"):
         load_data(load_project(path))
 
