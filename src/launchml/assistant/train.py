@@ -23,6 +23,7 @@ The assistant run directory::
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 from safetensors.numpy import save_file
 from sklearn.model_selection import train_test_split
 
@@ -238,6 +240,8 @@ def encode_all(
     encoder: SentenceEncoder, intents: IntentModel, data: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     """Unit vectors of every text the training needs, cleaned as the classifier's, cached."""
+    # a frozen head trains on one thread and leaves torch there: encoding wants every core
+    torch.set_num_threads(os.cpu_count() or 1)
     cache = default_cache_dir()
     texts = {
         "fit": data["fit"].texts,
