@@ -219,13 +219,28 @@ class Assistant:
         findings = self.redactor.find(message)
         text = self.redactor.redact(message)
         del message  # from here on only the redacted text exists
-        with self._lock(conversation_id), self.store.turn(conversation_id) as turn:
+        with self._lock(conversation_id):
+            # the models run outside the write transaction, which stays a few ms long (SQLite
+            # has one writer at a time); the state is read again inside it
+            known_language = self.store.language_of(conversation_id)
+            detected = self.languages.identify(text, known_language, language)
+            understanding = self.understand(text, detected)
+            return self._record(conversation_id, text, findings, detected, understanding)
+
+    def _record(
+        self,
+        conversation_id: str,
+        text: str,
+        findings: list[Any],
+        detected: Detected,
+        understanding: Understanding,
+    ) -> Reply:
+        """Decide on the conversation's current state and store the turn (one transaction)."""
+        with self.store.turn(conversation_id) as turn:
             conversation = turn.conversation
-            detected = self.languages.identify(text, conversation.language, language)
             if detected.source in ("request", "detected") or conversation.language is None:
                 conversation.language = detected.language
             lang = detected.language
-            understanding = self.understand(text, detected)
             state = State(
                 handed_off=conversation.state == "handoff",
                 failed_turns=conversation.failed_turns,

@@ -141,7 +141,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=30000")  # wait for the writer, up to 30 s
     cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; fsync at checkpoints
     cursor.close()
 
@@ -253,6 +253,12 @@ class Store:
                 session.flush()
             yield Turn(session, conversation, is_new, self.clock)
             conversation.updated_at = self.clock()
+
+    def language_of(self, conversation_id: str) -> str | None:
+        """The conversation's language (None for a new conversation)."""
+        with self._sessions() as session:
+            conversation = session.get(Conversation, conversation_id)
+            return conversation.language if conversation is not None else None
 
     def add_agent_reply(self, conversation_id: str, text: str, agent: str) -> int:
         """An agent's (redacted) message in a conversation; returns its message id."""

@@ -85,6 +85,7 @@ def train_assistant(
 
     say = log or (lambda line: None)
     started = time.perf_counter()
+    threads = torch.get_num_threads()  # frozen heads train on one thread: restored at the end
     if not isinstance(project, Project):
         project = load_project(project)
     data = load_data(project)
@@ -125,6 +126,8 @@ def train_assistant(
     except LaunchMLError:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    finally:
+        torch.set_num_threads(threads)
     return Assistant.load(final)
 
 
