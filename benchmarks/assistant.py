@@ -5,7 +5,7 @@ Usage::
     python benchmarks/assistant.py oos  [--encoder minilm|mpnet]   # Banking77, 10 intents unseen
     python benchmarks/assistant.py faq  [--encoder minilm|mpnet]   # COVID-QA FAQ vs BM25
     python benchmarks/assistant.py xsid                            # languages: tf-idf vs MiniLM
-    python benchmarks/assistant.py http                            # one chat turn over loopback
+    python benchmarks/assistant.py http [--run RUN]                # one chat turn over loopback
 
 Each prints one JSON line per result, with the machine and its load average.
 
@@ -284,7 +284,9 @@ def bench_xsid() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def bench_http(requests_sequential: int = 200, seconds_concurrent: float = 20.0) -> None:
+def bench_http(
+    run: str | None, requests_sequential: int = 200, seconds_concurrent: float = 20.0
+) -> None:
     import socket
     import threading
 
@@ -293,15 +295,20 @@ def bench_http(requests_sequential: int = 200, seconds_concurrent: float = 20.0)
 
     from launchml.assistant.api import create_app
     from launchml.assistant.example import init_project
-    from launchml.assistant.train import train_assistant
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        bot = train_assistant(init_project(root / "project"), out=root / "run")
-        bot.close()
+        if run is None:  # train the example project (in a child process: its own threads)
+            import subprocess
+            import sys
+
+            project = init_project(root / "project")
+            command = [sys.executable, "-m", "launchml.cli", "assistant", "train", str(project),
+                       "--out", str(root / "run"), "--quiet"]  # fmt: skip
+            subprocess.run(command, check=True, capture_output=True)
         from launchml.assistant.runtime import Assistant
 
-        bot = Assistant.load(root / "run", store_url=f"sqlite:///{root / 'chat.db'}")
+        bot = Assistant.load(run or root / "run", store_url=f"sqlite:///{root / 'chat.db'}")
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
@@ -325,6 +332,7 @@ def bench_http(requests_sequential: int = 200, seconds_concurrent: float = 20.0)
                 latencies.append(time.perf_counter() - started)
                 assert response.status_code == 200, response.text
         counts = {"ok": 0, "errors": 0}
+        first_error: list[str] = []
         lock = threading.Lock()
         stop = time.time() + seconds_concurrent
 
@@ -333,9 +341,12 @@ def bench_http(requests_sequential: int = 200, seconds_concurrent: float = 20.0)
                 i = 0
                 while time.time() < stop and i < 5000:
                     body = {"conversation_id": f"w{n}-{i % 10}", "message": messages[i % 5]}
-                    ok = client.post(url, json=body).status_code == 200
+                    response = client.post(url, json=body)
+                    ok = response.status_code == 200
                     with lock:
                         counts["ok" if ok else "errors"] += 1
+                        if not ok and not first_error:
+                            first_error.append(f"{response.status_code} {response.text[:200]}")
                     i += 1
 
         started = time.perf_counter()
@@ -359,6 +370,7 @@ def bench_http(requests_sequential: int = 200, seconds_concurrent: float = 20.0)
             "requests_per_second": round(counts["ok"] / elapsed, 1),
             "errors": counts["errors"],
             "requests": counts["ok"] + counts["errors"],
+            "first_error": first_error[0] if first_error else None,
         }
     )
 
@@ -367,6 +379,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["oos", "faq", "xsid", "http"])
     parser.add_argument("--encoder", default="minilm")
+    parser.add_argument("--run", help="http: serve this assistant run instead of training one")
     args = parser.parse_args()
     if args.what == "oos":
         bench_oos(args.encoder)
@@ -375,7 +388,7 @@ def main() -> None:
     elif args.what == "xsid":
         bench_xsid()
     else:
-        bench_http()
+        bench_http(args.run)
 
 
 if __name__ == "__main__":
