@@ -106,3 +106,26 @@ def test_personal_data_never_reaches_the_database(assistant: Assistant, store_di
     assistant.close()
     raw = b"".join(p.read_bytes() for p in store_dir.glob("chat.db*"))
     assert b"4111" not in raw and b"jo.doe" not in raw
+
+
+def test_any_text_model_type_can_classify(tmp_path: Path) -> None:
+    """A TF-IDF classifier does not read the encoder's vectors: the assistant keeps its own
+    copy of the encoder (for out-of-scope and FAQ) and the simulation trains through the
+    pipeline."""
+    from launchml.assistant.train import train_assistant
+    from tests.conftest import write_tiny_project
+
+    project = write_tiny_project(
+        tmp_path / "p", model="classifier: {model: {type: tfidf_logreg}}\n"
+    )
+    bot = train_assistant(project, out=tmp_path / "run")
+    try:
+        assert bot.state["shares_encoder"] is False
+        assert (tmp_path / "run" / "encoder" / "config.json").is_file()
+        assert Run.load(tmp_path / "run" / "intent").config.model.type == "tfidf_logreg"
+        assert bot.evaluation["out_of_scope"]["simulated"]["rounds"]
+        bot.store_url = f"sqlite:///{tmp_path / 'c.db'}"
+        reply = bot.reply(None, "i want a refund for this")
+        assert (reply.kind, reply.intent) == ("answer", "refund")
+    finally:
+        bot.close()
