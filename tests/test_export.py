@@ -231,6 +231,11 @@ def test_export_from_the_command_line(workspace: Path, cli: Any) -> None:
     assert again.err.strip() == f"error: {out}: already exists; choose another --out or remove it"
     with pytest.raises(ConflictError):
         export(run, quantize="none", out=out)
+    from launchml.report import build_report
+
+    html = build_report(run.path, out=workspace / "report.html").read_text(encoding="utf-8")
+    section = html[html.index('<section id="export">') :]
+    assert str(out.resolve()) in section and "fp32" in section and 'href="#export"' in html
     bad = cli("export", run.path, "--quantize", "int4")
     assert bad.code == 2
     assert bad.err.strip() == "error: --quantize: expected int8 or none, got 'int4'"
