@@ -126,7 +126,8 @@ def measure(name: str, runs: Path, threads: int, queries: int) -> dict[str, Any]
     load_before = load_average()
     for variant in predictors:  # accuracy and batch-64 throughput over the whole test set
         started = time.perf_counter()
-        proba = np.concatenate([call(variant, inputs[i : i + 64]) for i in range(0, len(inputs), 64)])
+        chunks = [call(variant, inputs[i : i + 64]) for i in range(0, len(inputs), 64)]
+        proba = np.concatenate(chunks)
         seconds = time.perf_counter() - started
         predicted = [run.labels[i] for i in proba.argmax(axis=1)]
         figures[variant]["test_accuracy"] = round(float(np.mean(
