@@ -52,7 +52,7 @@ def _export_transformer(model: Any, path: Path) -> dict[str, Any]:
     ids = torch.tensor([[101, 7592, 2088, 102, 0], [101, 2023, 2003, 1037, 102]])
     ids = ids.clamp(max=int(net.body.config.vocab_size) - 1)
     mask = torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]])
-    with _fp32(net):
+    with _fp32(net), _eager_attention(net):
         _export(net, (ids, mask), path, ["input_ids", "attention_mask"], {0: "batch", 1: "tokens"})
     return {"type": "transformer", "runtime": "onnx", "inputs": "ids_mask", "output": "logits"}
 
@@ -116,6 +116,25 @@ def _fp32(net: Any) -> Iterator[None]:
         yield
     finally:
         net.bf16 = was
+
+
+@contextlib.contextmanager
+def _eager_attention(net: Any) -> Iterator[None]:
+    """Trace attention as plain MatMul/Softmax (``attn_implementation="eager"``) rather than
+    torch's fused scaled-dot-product kernel: only that pattern is recognised by ONNX Runtime's
+    transformer optimiser, which then fuses each layer into one ``Attention`` op (on
+    all-MiniLM-L6-v2: 6 Attention + EmbedLayerNormalization fused, against none with sdpa)."""
+    hf = net.hf
+    was = getattr(hf.config, "_attn_implementation", None)
+    setter = getattr(hf, "set_attn_implementation", None)
+    if was is None or setter is None:
+        yield
+        return
+    setter("eager")
+    try:
+        yield
+    finally:
+        setter(was)
 
 
 class _TextCNNGraph(nn.Module):
@@ -184,18 +203,25 @@ def optimize_transformer(source: Path, target: Path, net: Any) -> dict[str, int]
 def quantize_int8(source: Path, target: Path) -> None:
     """Dynamic int8 quantisation (weights int8 ahead of time, activations per batch at run
     time): MatMul/Gemm, attention, LSTM, convolutions and embeddings."""
+    import logging
+
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        quantize_dynamic(
-            str(source),
-            str(target),
-            weight_type=QuantType.QInt8,
-            # a graph's shape inference can miss the type of a fused op's output: it is float
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
+    # the quantiser logs advice on the root logger ("consider pre-processing"): not for users
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantize_dynamic(
+                str(source),
+                str(target),
+                weight_type=QuantType.QInt8,
+                # shape inference can miss the type of a fused op's output: it is float
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 __all__ = ["OPSET", "export_member", "optimize_transformer", "quantize_int8"]
