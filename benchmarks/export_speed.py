@@ -7,7 +7,7 @@ Two runs (trained here once, then reused from ``--runs``):
   the lowest 3 layers frozen, bf16 training, 3 epochs);
 - ``banking77-frozen``: the same network with the body as it is (only the head trained), the
   frozen recipe of ``transformer_common.py``;
-- ``mnist``: the default ``cnn`` (batch norm, dropout) on MNIST, 3 epochs.
+- ``mnist``: the default ``cnn`` (batch norm, dropout) on MNIST, 2 epochs.
 
 Each is exported with ``launchml.export`` (the accuracy guard on its validation split) as fp32
 and int8; a transformer also as int8 without ONNX Runtime's transformer optimisations, to
@@ -78,7 +78,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "mnist": {
         "data": {"train": str(MNIST), "test": str(MNIST), "split": {"val": 0.1, "seed": 0}},
         "model": {"type": "cnn", "cnn": {"batch_norm": True, "dropout": 0.25}},
-        "train": {"epochs": 3, "batch_size": 128, "lr": 3e-3, "schedule": "onecycle", "seed": 0},
+        "train": {"epochs": 2, "batch_size": 128, "lr": 3e-3, "schedule": "onecycle", "seed": 0},
     },
 }  # fmt: skip
 
@@ -113,15 +113,20 @@ def bundles(run: Any, runs: Path) -> dict[str, Path]:
     return paths
 
 
-def test_data(run: Any) -> tuple[Any, list[str]]:
+def test_data(run: Any, limit: int | None) -> tuple[Any, list[str]]:
+    """The test split, or a seeded random ``limit`` of its rows (every class keeps its share)."""
     from launchml.data.load import load_splits
 
     test = load_splits(run.config.data).test
     assert test is not None
-    return test.inputs, test.labels
+    if limit is None or limit >= len(test):
+        return test.inputs, test.labels
+    keep = sorted(np.random.default_rng(0).choice(len(test), size=limit, replace=False).tolist())
+    subset = test.subset(keep)
+    return subset.inputs, subset.labels
 
 
-def measure(name: str, runs: Path, threads: int, queries: int) -> dict[str, Any]:
+def measure(name: str, runs: Path, threads: int, queries: int, limit: int | None) -> dict[str, Any]:
     import torch
 
     from launchml.manifest import read_manifest
@@ -130,7 +135,7 @@ def measure(name: str, runs: Path, threads: int, queries: int) -> dict[str, Any]
     torch.set_num_threads(threads)
     run = trained_run(name, runs)
     paths = bundles(run, runs)
-    inputs, labels = test_data(run)
+    inputs, labels = test_data(run, limit)
     predictors: dict[str, Any] = {"torch_eager": run.model.predict_proba}
     net = getattr(run.model, "module_", None)
     if getattr(net, "bf16", False):  # the run predicts in bf16: time fp32 torch too
@@ -204,6 +209,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("/tmp/launchml-export-bench"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--test-limit", type=int, default=None, help="score N test rows")
     parser.add_argument("--train-only", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -212,7 +218,8 @@ def main() -> None:
         if args.train_only:
             trained_run(name, args.dir)
             continue
-        print(json.dumps(measure(name, args.dir, args.threads, args.queries)), flush=True)
+        figures = measure(name, args.dir, args.threads, args.queries, args.test_limit)
+        print(json.dumps(figures), flush=True)
 
 
 if __name__ == "__main__":
