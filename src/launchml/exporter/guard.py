@@ -35,6 +35,7 @@ from launchml.errors import InvalidInputError, LaunchMLError
 ATOL = 1e-4
 RTOL = 1e-3
 LATENCY_MAX = 100
+LATENCY_MIN = 10
 LATENCY_BUDGET_S = 3.0
 WARMUP = 3
 
@@ -120,8 +121,8 @@ def check_drop(before: float, after: float, max_drop: float, what: str) -> None:
 
 
 def latency_ms(predict: Callable[[Any], Any], inputs: list[str] | np.ndarray) -> dict[str, Any]:
-    """p50/p99 of single-example predictions over the first inputs (at most ``LATENCY_MAX`` or
-    ``LATENCY_BUDGET_S`` seconds, after ``WARMUP`` calls)."""
+    """p50/p99 of single-example predictions over the first inputs (at most ``LATENCY_MAX``, or
+    ``LATENCY_BUDGET_S`` seconds once ``LATENCY_MIN`` are timed; after ``WARMUP`` calls)."""
     n = len(inputs)
     for i in range(min(n, WARMUP)):
         predict(inputs[i : i + 1])
@@ -131,7 +132,7 @@ def latency_ms(predict: Callable[[Any], Any], inputs: list[str] | np.ndarray) ->
         started = time.perf_counter()
         predict(inputs[i : i + 1])
         times.append((time.perf_counter() - started) * 1000.0)
-        if time.perf_counter() > end:
+        if time.perf_counter() > end and len(times) >= LATENCY_MIN:
             break
     if not times:
         return {"p50": None, "p99": None, "n": 0}
