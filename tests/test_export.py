@@ -28,7 +28,6 @@ PROBES = [
     "where is my order",
     "Refund please!!",
     "i moved, new address",
-    "",
     "totally unknown words zzz qqq",
     "change the address of order 123 please " * 8,
 ]
