@@ -235,6 +235,79 @@ def predict_command(
         typer.echo(f"{result['label']}\t{shown}\t{result['input']}")
 
 
+@app.command("export")
+def export_command(
+    run: Annotated[Path, typer.Argument(help="A finished run directory.")],
+    fmt: Annotated[str, typer.Option("--format", help="onnx (the only format).")] = "onnx",
+    quantize: Annotated[
+        str, typer.Option(help="int8 (dynamic quantisation, guarded by --max-drop) or none.")
+    ] = "int8",
+    out: Annotated[
+        Path | None, typer.Option(help="Bundle directory (default: RUN/bundles/FORMAT-QUANTIZE).")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Labelled data for the accuracy guard (default: val split).")
+    ] = None,
+    max_drop: Annotated[
+        float, typer.Option(help="Most accuracy points int8 may lose against the torch model.")
+    ] = 0.5,
+    optimize: Annotated[
+        bool, typer.Option(help="ONNX Runtime's transformer optimisations before quantising.")
+    ] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Export a run as a bundle (ONNX + tokenizer + manifest) that predicts without torch.
+
+    The exported model is checked against the torch model first; a bundle that does not predict
+    as the run does is refused and nothing is written. The last line is the bundle directory.
+    """
+    from launchml.exporter import export
+
+    result = export(
+        run,
+        format=fmt,
+        quantize=quantize,
+        out=out,
+        data=data,
+        max_drop=max_drop,
+        optimize=optimize,
+        log=_warn,
+    )
+    if as_json:
+        _echo_json({"bundle": str(result.path), "figures": result.figures})
+        return
+    for line in format_export(result.figures):
+        typer.echo(line)
+    typer.echo(str(result.path))
+
+
+def format_export(figures: dict[str, Any]) -> list[str]:
+    """The export's figures as a few lines of text."""
+    acc, lat, size = figures["accuracy"], figures["latency_ms"], figures["size_bytes"]
+    lines = [f"checked on {figures['data']['source']} ({figures['data']['n']} examples)"]
+    lines.append(
+        f"fp32: max |onnx - torch| {figures['fp32']['max_abs_diff']:.2g} "
+        f"(allowed {figures['fp32']['tolerance']})"
+    )
+    shown = "  ".join(f"{k} {v:.4f}" for k, v in acc.items())
+    lines.append(f"accuracy: {shown}")
+    if "int8" in figures:
+        i8 = figures["int8"]
+        lines.append(
+            f"int8: {i8['drop_points']:+.2f} points lost (max {i8['max_drop']:g}), "
+            f"{i8['same_predictions']:.2%} same predictions as torch"
+        )
+    lines.append(
+        f"latency (1 example, p50): torch {lat['torch']['p50']} ms, bundle "
+        f"{lat['bundle']['p50']} ms ({lat['threads']} threads)"
+    )
+    lines.append(
+        f"size: run model {size['run_model'] / 1e6:.1f} MB, bundle {size['bundle'] / 1e6:.1f} MB"
+    )
+    lines.extend(f"note: {note}" for note in figures.get("notes", []))
+    return lines
+
+
 @runs_app.command("list")
 def runs_list(
     directory: Annotated[Path, typer.Argument(help="Where the runs are.")] = Path("runs"),

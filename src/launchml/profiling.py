@@ -25,8 +25,11 @@ SINGLE_BUDGET_S = 3.0
 WARMUP = 3
 #: files of a run directory that are not the model
 RUN_BOOKKEEPING = frozenset(
-    {"config.yaml", "labels.json", "metrics.json", "history.csv", "meta.json", "report.html"}
-)
+    {"config.yaml", "labels.json", "metrics.json", "history.csv", "meta.json", "report.html",
+     "manifest.json", "exports.json"}
+)  # fmt: skip
+#: folders of a run directory that are not the model (exported bundles)
+RUN_EXTRAS = frozenset({"bundles"})
 REPORTED_PACKAGES = (
     "launchml", "numpy", "pandas", "scikit-learn", "torch", "transformers", "tokenizers",
     "safetensors", "skops", "pydantic", "matplotlib",
@@ -94,9 +97,11 @@ def busy_machine_note(figures: dict[str, Any]) -> str | None:
 
 def model_size_bytes(run_dir: str | Path) -> int:
     """Bytes on disk of a run's model files (weights, vocabulary, tokenizer), not its records."""
+    root = Path(run_dir)
     total = 0
-    for path in Path(run_dir).rglob("*"):
-        if path.is_file() and not (path.parent == Path(run_dir) and path.name in RUN_BOOKKEEPING):
+    for path in root.rglob("*"):
+        top = path.relative_to(root).parts[0]
+        if path.is_file() and top not in RUN_BOOKKEEPING and top not in RUN_EXTRAS:
             total += path.stat().st_size
     return total
 

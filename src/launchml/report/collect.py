@@ -19,6 +19,7 @@ import numpy as np
 
 from launchml.errors import LaunchMLError
 from launchml.evaluate import Evaluation, evaluate_dataset, evaluate_path
+from launchml.exporter import read_exports
 from launchml.profiling import environment
 from launchml.runs import Run
 
@@ -37,6 +38,7 @@ class ReportData:
     filters: np.ndarray | None = None
     environment: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what the report could not do, and why
+    exports: list[dict[str, Any]] = field(default_factory=list)  # RUN/exports.json
 
 
 def collect(run: Run, data_path: str | Path | None = None) -> ReportData:
@@ -85,6 +87,7 @@ def collect(run: Run, data_path: str | Path | None = None) -> ReportData:
         filters=first_conv_filters(run.model),
         environment=environment(),
         notes=notes,
+        exports=read_exports(run.path),
     )
 
 

@@ -113,8 +113,12 @@ def render(data: ReportData) -> str:
     parts.append(("examples", "Hardest examples", _examples(data)))
     if data.filters is not None:
         parts.append(("filters", "First convolution layer", _filters(data)))
+    parts.append(("inference", "Inference", _inference(data)))
+    if data.exports:
+        from launchml.report.export_section import export_section
+
+        parts.append(("export", "Export", export_section(data.exports)))
     parts += [
-        ("inference", "Inference", _inference(data)),
         ("data", "Data", _data(data)),
         ("config", "Config", f"<pre>{escape(run.config.to_yaml())}</pre>"),
         ("environment", "Environment", _environment(data)),
