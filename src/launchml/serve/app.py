@@ -1,0 +1,92 @@
+"""The FastAPI app: settings, models loaded in the lifespan, one router per resource.
+
+Example::
+
+    from launchml.serve import ServeSettings, create_app
+    app = create_app(["runs/shop"], ServeSettings(max_wait_ms=1))   # run it with uvicorn
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import launchml
+from launchml.serve.errors import install_error_handlers
+from launchml.serve.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from launchml.serve.models import ModelSource, name_models
+from launchml.serve.routers import models as models_router
+from launchml.serve.routers import ops, predict
+from launchml.serve.settings import ServeSettings
+from launchml.serve.state import ServerState
+
+
+def create_app(
+    models: Sequence[ModelSource] | Mapping[str, ModelSource] | None = None,
+    settings: ServeSettings | None = None,
+    on_load_error: Callable[[BaseException], None] | None = None,
+) -> FastAPI:
+    """An ASGI app that serves ``models`` over HTTP (``/v1/models/{name}/predict``, ...).
+
+    Parameters
+    ----------
+    models : run or bundle directories, loaded :class:`~launchml.inference.Predictor` objects,
+        or a ``{name: either}`` mapping; default ``settings.models``. A model's name is its
+        mapping key, else ``settings.names`` (in order), else the Predictor's ``name`` or the
+        directory's name.
+    settings : a :class:`ServeSettings`; default: from the ``LAUNCHML_*`` environment.
+    on_load_error : called with the exception when a model fails to load in the lifespan.
+
+    Returns
+    -------
+    A FastAPI app. Its lifespan loads the models and starts their batchers: run it with uvicorn,
+    or, mounted in another app, enter ``app.router.lifespan_context(app)`` from that app's
+    lifespan (``examples/embed_serve.py``).
+
+    Raises
+    ------
+    InvalidConfigError when the settings bind a non-loopback host without an API key.
+    """
+    settings = settings if settings is not None else ServeSettings()
+    api_key = settings.check_exposure()
+    sources = name_models(models if models is not None else settings.models, names=settings.names)
+    state = ServerState(settings, sources, api_key, on_load_error)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loading = asyncio.create_task(state.load())
+        try:
+            yield
+        finally:
+            if not loading.done():
+                loading.cancel()
+            await state.close()
+
+    app = FastAPI(
+        title="launchml",
+        version=launchml.__version__,
+        description="Predictions from launchml runs and bundles. Errors are "
+        '`{"error": {"code", "message", "field"}}`.',
+        lifespan=lifespan,
+    )
+    app.state.launchml = state
+    install_error_handlers(app)
+    app.include_router(predict.router)
+    app.include_router(models_router.router)
+    app.include_router(ops.router)
+    # added last = outermost: the access log sees every answer, the 413 of the body limit too
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLogMiddleware, metrics=state.metrics, enabled=settings.access_log)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``uvicorn --factory launchml.serve.app:app_from_env``: everything from the
+    ``LAUNCHML_*`` environment (how ``launchml serve --workers N`` starts each worker)."""
+    return create_app()
+
+
+__all__ = ["app_from_env", "create_app"]

@@ -1,0 +1,83 @@
+"""FastAPI dependencies: the app's state, its settings, the API key check, a model by name.
+
+Routes take them as ``Annotated`` aliases (``state: StateDep``); tests swap any of them with
+``app.dependency_overrides``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from launchml.serve.errors import ModelNotFoundError, NotReadyError, UnauthorizedError
+from launchml.serve.models import NAME_PATTERN
+from launchml.serve.settings import ServeSettings
+from launchml.serve.state import LoadedModel, ServerState
+
+
+def get_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.launchml
+    return state
+
+
+StateDep = Annotated[ServerState, Depends(get_state)]
+
+
+def get_settings(state: StateDep) -> ServeSettings:
+    return state.settings
+
+
+SettingsDep = Annotated[ServeSettings, Depends(get_settings)]
+
+
+def require_api_key(request: Request, state: StateDep) -> None:
+    """Pass when no key is configured, or the request carries it (constant-time comparison)."""
+    if state.api_key is None:
+        return
+    given = _presented_key(request)
+    if given is None or not hmac.compare_digest(given.encode(), state.api_key.encode()):
+        raise UnauthorizedError(
+            "missing or wrong API key; send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
+            if given is None
+            else "wrong API key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def _presented_key(request: Request) -> str | None:
+    header = request.headers.get("x-api-key")
+    if header:
+        return header
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+ApiKeyDep = Depends(require_api_key)
+
+
+def get_model(
+    state: StateDep,
+    name: Annotated[str, Path(description="the model's name (GET /v1/models lists them)")],
+) -> LoadedModel:
+    if state.status != "ready":
+        raise NotReadyError(
+            "the models failed to load; see GET /readyz"
+            if state.status == "failed"
+            else "the models are still loading; retry when GET /readyz says ready"
+        )
+    model = state.models.get(name)
+    if model is None:
+        shown = name if NAME_PATTERN.match(name) else "that name"
+        raise ModelNotFoundError(
+            f"no model named {shown!r}; served: {', '.join(state.models)}", field="name"
+        )
+    return model
+
+
+ModelDep = Annotated[LoadedModel, Depends(get_model)]
+
+
+__all__ = ["ApiKeyDep", "ModelDep", "SettingsDep", "StateDep", "get_model", "require_api_key"]
