@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -57,7 +59,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Predictor objects are ready at once; directories load while /healthz already answers
+        in_memory = not any(isinstance(s, str | Path) for s in sources.values())
         loading = asyncio.create_task(state.load())
+        if in_memory:
+            await loading
         try:
             yield
         finally:
@@ -73,6 +79,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.launchml = state
+    app.openapi = lambda: _openapi_with_model_names(app, list(sources))  # type: ignore[method-assign]
     install_error_handlers(app)
     app.include_router(predict.router)
     app.include_router(models_router.router)
@@ -81,6 +88,24 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware, metrics=state.metrics, enabled=settings.access_log)
     return app
+
+
+def _openapi_with_model_names(app: FastAPI, names: list[str]) -> dict[str, Any]:
+    """The OpenAPI schema, with the served model names as the choices of ``{name}`` (so that
+    /docs offers them and schema-driven clients send real ones)."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("in") == "path" and parameter.get("name") == "name":
+                        parameter["schema"]["enum"] = names
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def app_from_env() -> FastAPI:

@@ -61,7 +61,7 @@ async def read_inputs(
         parsed = PredictRequest.model_validate_json(await request.body())
         texts, images = parsed.texts, _decode_base64(parsed.images)
         top_k = parsed.top_k
-    elif media == "multipart/form-data":
+    elif media in ("multipart/form-data", "application/x-www-form-urlencoded"):
         texts, images, top_k = await _read_form(request, settings)
     else:
         raise UnsupportedMediaError(
