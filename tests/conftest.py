@@ -110,3 +110,11 @@ def postgres_url():
         pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
     with postgres_server(binaries) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def shop_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's demo run (TF-IDF on examples/shop), trained once for the server tests."""
+    from tests.serve_fakes import train_shop_run
+
+    return train_shop_run(tmp_path_factory.mktemp("serve") / "shop")

@@ -64,6 +64,7 @@ class FakeImagePredictor:
     name = "digits"
     kind: Literal["text", "image"] = "image"
     input_shape = (4, 4, 1)
+
     def __init__(self) -> None:
         self.labels = ["dark", "bright"]
         self.seen: list[np.ndarray] = []

@@ -30,6 +30,7 @@ def create_app(
     models: Sequence[ModelSource] | Mapping[str, ModelSource] | None = None,
     settings: ServeSettings | None = None,
     on_load_error: Callable[[BaseException], None] | None = None,
+    load_before_serving: bool = False,
 ) -> FastAPI:
     """An ASGI app that serves ``models`` over HTTP (``/v1/models/{name}/predict``, ...).
 
@@ -41,6 +42,9 @@ def create_app(
         directory's name.
     settings : a :class:`ServeSettings`; default: from the ``LAUNCHML_*`` environment.
     on_load_error : called with the exception when a model fails to load in the lifespan.
+    load_before_serving : finish loading before the server accepts connections, instead of
+        answering ``/healthz`` (and 503 elsewhere) meanwhile. Worker processes sharing one port
+        use it, so that a connection never lands on a worker that is still loading.
 
     Returns
     -------
@@ -62,7 +66,7 @@ def create_app(
         # Predictor objects are ready at once; directories load while /healthz already answers
         in_memory = not any(isinstance(s, str | Path) for s in sources.values())
         loading = asyncio.create_task(state.load())
-        if in_memory:
+        if in_memory or load_before_serving:
             await loading
         try:
             yield
@@ -111,7 +115,7 @@ def _openapi_with_model_names(app: FastAPI, names: list[str]) -> dict[str, Any]:
 def app_from_env() -> FastAPI:
     """The app for ``uvicorn --factory launchml.serve.app:app_from_env``: everything from the
     ``LAUNCHML_*`` environment (how ``launchml serve --workers N`` starts each worker)."""
-    return create_app()
+    return create_app(load_before_serving=True)
 
 
 __all__ = ["app_from_env", "create_app"]
