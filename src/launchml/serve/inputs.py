@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from launchml.data.images import image_to_array
 from launchml.serve.errors import (
@@ -138,12 +139,16 @@ async def _read_form(
     request: Request, settings: ServeSettings
 ) -> tuple[list[str] | None, list[bytes] | None, int]:
     # Starlette's own limits are set just above ours, so that ours (with their field names)
-    # are the ones a client meets.
-    async with request.form(
-        max_files=settings.max_inputs + 1,
-        max_fields=settings.max_inputs + 2,
-        max_part_size=settings.max_text_chars * 4 + 1024,
-    ) as form:
+    # are the ones a client meets; its parse errors (400) become our 422.
+    try:
+        form = await request.form(
+            max_files=settings.max_inputs + 1,
+            max_fields=settings.max_inputs + 2,
+            max_part_size=settings.max_text_chars * 4 + 1024,
+        )
+    except HTTPException as exc:
+        raise InvalidRequestError(f"unreadable form: {exc.detail}", field="form") from None
+    try:
         unknown = sorted(set(form.keys()) - {"images", "texts", "top_k"})
         if unknown:
             raise InvalidRequestError(
@@ -164,6 +169,8 @@ async def _read_form(
                         f"images[{i}]: upload a file, not a text field", field=f"images[{i}]"
                     )
                 images.append(await part.read(settings.max_image_bytes + 1))
+    finally:
+        await form.close()  # the uploads' temporary files
     return texts, images, top_k
 
 
