@@ -106,48 +106,39 @@ def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
     return out, err
 
 
-def test_cli_serves_with_an_api_key_and_logs_json_lines(shop_run: Path, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_cli_with_two_workers_and_an_api_key(shop_run: Path, tmp_path: Path) -> None:
+    """(One worker: the README tour's test in tests/test_serve_examples.py.)"""
     port = free_port()
     key_file = tmp_path / "key"
     key_file.write_text(KEY, encoding="utf-8")
-    process = _serve(
-        [str(shop_run), "--port", str(port), "--name", "intents", "--api-key-file", str(key_file)]
-    )
+    args = [str(shop_run), "--port", str(port), "--workers", "2", "--name", "intents"]
+    process = _serve([*args, "--api-key-file", str(key_file)])
     base = f"http://127.0.0.1:{port}"
-    _wait_ready(base, process)
     url = f"{base}/v1/models/intents/predict"
-    assert httpx.post(url, json={"texts": ["hi"]}).status_code == 401
-    answer = httpx.post(url, json={"texts": ["refund please"]}, headers={"X-API-Key": KEY})
-    out, err = _stop(process)
-    assert answer.status_code == 200
-    assert answer.json()["model"] == "intents"
-    assert f"serving {shop_run} at {base}" in err and "API key required" in err
-    access = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    assert [(a["path"], a["status"]) for a in access if a["route"] != "/readyz"] == [
-        ("/v1/models/intents/predict", 401),
-        ("/v1/models/intents/predict", 200),
-    ]
-
-
-@pytest.mark.slow
-def test_cli_with_two_workers_counts_every_worker(shop_run: Path) -> None:
-    port = free_port()
-    process = _serve([str(shop_run), "--port", str(port), "--workers", "2"])
-    base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, process)
-        with httpx.Client() as client:
-            # each new connection may land on either worker; answers must come from both
-            for _ in range(20):
-                response = httpx.post(
-                    f"{base}/v1/models/shop/predict", json={"texts": ["refund please"]}
-                )
-                assert response.status_code == 200
-            metrics = client.get(f"{base}/metrics").text
+        assert httpx.post(url, json={"texts": ["hi"]}).status_code == 401
+        # a new connection each time, so both workers answer some
+        for _ in range(20):
+            response = httpx.post(
+                url, json={"texts": ["refund please"]}, headers={"X-API-Key": KEY}
+            )
+            assert response.status_code == 200
+            assert response.json()["model"] == "intents"
+        metrics = httpx.get(f"{base}/metrics", headers={"X-API-Key": KEY}).text
     finally:
-        _stop(process)
+        out, err = _stop(process)
     route = 'route="/v1/models/{name}/predict"'
+    # Prometheus' multiprocess mode adds up both workers' counts
     assert f'launchml_requests_total{{method="POST",{route},status="200"}} 20.0' in metrics
+    assert f'launchml_requests_total{{method="POST",{route},status="401"}} 1.0' in metrics
+    assert "API key required" in err
+    access = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    statuses = [a["status"] for a in access if a["route"] == "/v1/models/{name}/predict"]
+    assert statuses == [401] + [200] * 20
+    assert len({line.split("[")[1].split("]")[0] for line in err.splitlines()
+                if "Started server process" in line}) == 2  # fmt: skip
 
 
 def test_cli_refuses_what_is_unsafe_or_wrong(cli, shop_run: Path, tmp_path: Path) -> None:
