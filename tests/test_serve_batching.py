@@ -187,3 +187,23 @@ def test_a_full_queue_answers_overloaded() -> None:
         await batcher.stop()
 
     run(scenario())
+
+
+def test_a_request_queued_too_long_is_answered_overloaded_without_a_call() -> None:
+    async def scenario() -> list[int]:
+        fake = FakeTextPredictor()
+        fake.gate = threading.Event()
+        batcher = DynamicBatcher(fake, "fake", max_wait_ms=0, max_queue_wait_s=0.05)
+        batcher.start()
+        first = asyncio.ensure_future(batcher.predict(["running"]))
+        await _wait_entered(fake)
+        stale = asyncio.ensure_future(batcher.predict(["waits behind a slow call"]))
+        await asyncio.sleep(0.2)  # longer than max_queue_wait_s
+        fake.gate.set()
+        await first
+        with pytest.raises(OverloadedError, match="waited more than 0.05 s"):
+            await stale
+        await batcher.stop()
+        return fake.batches
+
+    assert run(scenario()) == [1]

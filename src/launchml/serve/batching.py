@@ -7,7 +7,8 @@ model on a worker thread (the event loop keeps accepting requests meanwhile) and
 request its rows. While one batch computes, new requests queue up and leave together as soon as
 it ends, so under load batches grow by themselves; a lone request is never held longer than
 ``max_wait_ms``, and one that already waited that long behind a running batch leaves with the
-next call at once.
+next call at once. A request still queued after ``max_queue_wait_s`` (the server is far behind)
+is answered 503 without being computed.
 
 Example::
 
@@ -59,12 +60,14 @@ class DynamicBatcher:
         max_wait_ms: float = 2.0,
         max_queue: int = 4096,
         metrics: ServeMetrics | None = None,
+        max_queue_wait_s: float = 10.0,
     ) -> None:
         self.predictor = predictor
         self.name = name
         self.max_batch_size = max_batch_size
         self.max_wait = max_wait_ms / 1000.0
         self.max_queue = max_queue
+        self.max_queue_wait = max_queue_wait_s
         self.metrics = metrics
         self._queue: deque[_Request] = deque()
         self._queued_inputs = 0
@@ -132,7 +135,17 @@ class DynamicBatcher:
             while self._queue and (not batch or size + self._queue[0].size <= self.max_batch_size):
                 request = self._queue.popleft()
                 self._set_depth(-request.size)
-                if request.future.done():  # its client went away while it waited
+                if request.future.done():  # its handler was cancelled while it waited
+                    continue
+                if loop.time() - request.enqueued > self.max_queue_wait:
+                    # the server is behind: answer 503 at once rather than compute an answer
+                    # that its client has most likely stopped waiting for
+                    request.future.set_exception(
+                        OverloadedError(
+                            f"model {self.name!r} is overloaded: the request waited more than "
+                            f"{self.max_queue_wait:g} s (max_queue_wait_s); retry shortly"
+                        )
+                    )
                     continue
                 batch.append(request)
                 size += request.size

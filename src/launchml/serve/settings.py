@@ -51,6 +51,9 @@ class ServeSettings(BaseSettings):
     max_queue: int = Field(
         4096, ge=1, description="inputs waiting per model before new requests get 503"
     )
+    max_queue_wait_s: float = Field(
+        10.0, gt=0.0, description="a request queued longer is answered 503 (server far behind)"
+    )
     max_body_bytes: int = Field(8 * MiB, ge=1, description="largest request body")
     max_inputs: int = Field(256, ge=1, description="texts or images in one request")
     max_text_chars: int = Field(10_000, ge=1, description="longest text")

@@ -85,6 +85,7 @@ class ServerState:
             max_batch_size=settings.max_batch_size,
             max_wait_ms=settings.max_wait_ms,
             max_queue=settings.max_queue,
+            max_queue_wait_s=settings.max_queue_wait_s,
             metrics=self.metrics,
         )
         batcher.start()
