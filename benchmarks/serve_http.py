@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -135,10 +136,8 @@ def drain(url: str, body: dict[str, Any], seconds: float = 180) -> None:
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         started = time.perf_counter()
-        try:
+        with contextlib.suppress(httpx.TransportError):
             httpx.post(url, json=body, timeout=60)
-        except httpx.TransportError:
-            pass
         if time.perf_counter() - started < 0.5:
             return
 
