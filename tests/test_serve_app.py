@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -148,11 +149,15 @@ def test_health_ready_docs_and_openapi(client: TestClient) -> None:
         "models": ["fake", "digits"],
         "error": None,
     }
-    assert "swagger" in client.get("/docs").text.lower()
+    docs = client.get("/docs").text
+    scripts = re.findall(r'(?:src|href)="([^"]+)"', docs)
+    assert scripts and all(s.startswith("/") for s in scripts), scripts  # no CDN: works offline
+    assert all(client.get(s).status_code == 200 for s in scripts)
     schema = client.get("/openapi.json").json()
     predict = schema["paths"]["/v1/models/{name}/predict"]["post"]
     assert set(predict["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
     assert predict["parameters"][0]["schema"]["enum"] == ["fake", "digits"]
+    assert set(schema["components"]["securitySchemes"]) == {"APIKeyHeader", "HTTPBearer"}
 
 
 # -- every 4xx, with its exact body -----------------------------------------------------------

@@ -18,10 +18,13 @@ from launchml.runs import Run
 from launchml.serve import ServeSettings, create_app
 from tests.serve_fakes import FakeImagePredictor, FakeTextPredictor, running_server
 
+KEY = "fuzzing-key-0123456789"
+
 
 @pytest.fixture(scope="module")
 def server(shop_run: Path) -> Iterator[str]:
-    limits = ServeSettings(max_inputs=8, max_text_chars=300, max_body_bytes=64_000)
+    # an API key, as on an exposed server: schemathesis also checks that bad keys are refused
+    limits = ServeSettings(max_inputs=8, max_text_chars=300, max_body_bytes=64_000, api_key=KEY)
     models = {
         "fake": FakeTextPredictor(),
         "digits": FakeImagePredictor(),
@@ -67,6 +70,7 @@ def test_no_generated_request_gets_a_server_error(
     """Positive requests fit the schema; negative ones do not (wrong types, missing fields,
     unknown model names)."""
     operation = api_schema[path][method]
+    statuses: set[int] = set()
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -81,8 +85,11 @@ def test_no_generated_request_gets_a_server_error(
         # because the schema cannot say whether a given model takes texts or images, nor the
         # server's limits.
         response = case.call_and_validate(
-            base_url=server, excluded_checks=[checks.positive_data_acceptance]
+            base_url=server,
+            headers={"X-API-Key": KEY},
+            excluded_checks=[checks.positive_data_acceptance],
         )
+        statuses.add(response.status_code)
         assert response.status_code < 500, response.text
         if response.status_code >= 400:
             error = response.json()["error"]
@@ -90,3 +97,5 @@ def test_no_generated_request_gets_a_server_error(
             assert isinstance(error["code"], str) and error["message"]
 
     check()
+    if mode == GenerationMode.POSITIVE:
+        assert 200 in statuses, statuses  # the generated requests did reach the models

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 import launchml
 from launchml.serve.errors import install_error_handlers
@@ -75,7 +76,9 @@ def create_app(
                 loading.cancel()
             await state.close()
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI whose /docs and /redoc pages use the Swagger UI and ReDoc files
+    # shipped in the package instead of a CDN (launchml works offline)
+    app = FastAPIOffline(
         title="launchml",
         version=launchml.__version__,
         description="Predictions from launchml runs and bundles. Errors are "

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from launchml.serve.errors import ModelNotFoundError, NotReadyError, UnauthorizedError
 from launchml.serve.models import NAME_PATTERN
@@ -32,11 +33,21 @@ def get_settings(state: StateDep) -> ServeSettings:
 SettingsDep = Annotated[ServeSettings, Depends(get_settings)]
 
 
-def require_api_key(request: Request, state: StateDep) -> None:
+# Declared (auto_error off: the check below decides) so that OpenAPI and /docs show the two
+# ways to send the key, with an Authorize button.
+_header_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="the API key")
+_bearer_key = HTTPBearer(auto_error=False, description="Authorization: Bearer KEY")
+
+
+def require_api_key(
+    state: StateDep,
+    header: Annotated[str | None, Security(_header_key)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_key)],
+) -> None:
     """Pass when no key is configured, or the request carries it (constant-time comparison)."""
     if state.api_key is None:
         return
-    given = _presented_key(request)
+    given = header or (bearer.credentials.strip() if bearer is not None else None) or None
     if given is None or not hmac.compare_digest(given.encode(), state.api_key.encode()):
         raise UnauthorizedError(
             "missing or wrong API key; send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
@@ -44,15 +55,6 @@ def require_api_key(request: Request, state: StateDep) -> None:
             else "wrong API key",
             headers={"WWW-Authenticate": "Bearer"},
         )
-
-
-def _presented_key(request: Request) -> str | None:
-    header = request.headers.get("x-api-key")
-    if header:
-        return header
-    authorization = request.headers.get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 ApiKeyDep = Depends(require_api_key)

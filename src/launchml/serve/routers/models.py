@@ -20,7 +20,7 @@ async def list_models(state: StateDep) -> ModelList:
     return ModelList(models=[ModelInfo(**m.info) for m in state.models.values()])
 
 
-@router.get("/{name}", response_model=ModelInfo, responses=error_responses(401, 404, 503))
+@router.get("/{name}", response_model=ModelInfo, responses=error_responses(401, 404, 422, 503))
 async def get_model(model: ModelDep) -> ModelInfo:
     """One model's facts."""
     return ModelInfo(**model.info)
