@@ -17,8 +17,8 @@ from PIL import Image
 from launchml.errors import InvalidConfigError, InvalidInputError, NotFoundError
 from launchml.pipeline import train
 from launchml.runs import Run
-from launchml.serve import create_app, load_predictor
-from tests.serve_fakes import REPO, wait_ready
+from launchml.serve import ServeSettings, create_app, load_predictor
+from tests.serve_fakes import REPO, FakeTextPredictor, wait_ready
 
 
 def test_a_text_run_answers_what_the_run_predicts(shop_run: Path) -> None:
@@ -151,3 +151,19 @@ def test_serving_a_bundle_never_imports_torch(tmp_path: Path) -> None:
         "label": "pos",
         "training_code": [],
     }
+
+
+def test_threads_apply_in_the_thread_that_predicts() -> None:
+    import torch
+
+    class Probe(FakeTextPredictor):
+        threads: int | None = None
+
+        def predict_proba(self, inputs: object) -> np.ndarray:
+            self.threads = torch.get_num_threads()  # torch keeps this per thread
+            return super().predict_proba(inputs)
+
+    probe = Probe()
+    with TestClient(create_app([probe], ServeSettings(threads=1))) as client:
+        assert client.post("/v1/models/fake/predict", json={"texts": ["a"]}).status_code == 200
+    assert probe.threads == 1

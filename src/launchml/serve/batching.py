@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,7 @@ class DynamicBatcher:
         max_queue: int = 4096,
         metrics: ServeMetrics | None = None,
         max_queue_wait_s: float = 10.0,
+        thread_setup: Callable[[], None] | None = None,
     ) -> None:
         self.predictor = predictor
         self.name = name
@@ -76,7 +78,10 @@ class DynamicBatcher:
         self._busy = False  # a batch is being computed
         # one thread per model: its calls run one after another, each using the library's
         # own intra-op threads (torch / ONNX Runtime), instead of fighting over the cores
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"launchml-{name}")
+        # (thread_setup runs in that thread first: e.g. torch's thread count is per thread)
+        self._executor = ThreadPoolExecutor(
+            1, thread_name_prefix=f"launchml-{name}", initializer=thread_setup
+        )
 
     def start(self) -> None:
         """Start the batching task on the running event loop."""

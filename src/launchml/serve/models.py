@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -63,10 +64,6 @@ def load_predictor(path: str | Path, threads: int | None = None) -> Predictor:
         return _load_bundle(path, threads)
     from launchml.runs import Run  # torch comes with it: imported only for run directories
 
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
     return Run.load(path)
 
 
@@ -84,6 +81,14 @@ def _load_bundle(path: Path, threads: int | None) -> Predictor:
     if threads is not None and hasattr(predictor, "set_threads"):
         predictor.set_threads(threads)
     return predictor
+
+
+def set_model_threads(threads: int | None) -> None:
+    """Give torch ``threads`` intra-op threads in the calling thread (the thread that predicts:
+    torch keeps this setting per thread). Bundles take theirs when loaded."""
+    torch = sys.modules.get("torch")  # loaded only if a run is served
+    if threads is not None and torch is not None:
+        torch.set_num_threads(threads)
 
 
 def name_models(
@@ -123,4 +128,4 @@ def _default_name(source: ModelSource) -> str:
     return source.name
 
 
-__all__ = ["ModelSource", "artifact_format", "load_predictor", "name_models"]
+__all__ = ["ModelSource", "artifact_format", "load_predictor", "name_models", "set_model_threads"]

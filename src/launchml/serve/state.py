@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +19,7 @@ from launchml.errors import LaunchMLError
 from launchml.inference import Predictor
 from launchml.serve.batching import DynamicBatcher
 from launchml.serve.metrics import ServeMetrics
-from launchml.serve.models import ModelSource, load_predictor
+from launchml.serve.models import ModelSource, load_predictor, set_model_threads
 from launchml.serve.settings import ServeSettings
 
 log = logging.getLogger("launchml.serve")
@@ -86,6 +87,7 @@ class ServerState:
             max_wait_ms=settings.max_wait_ms,
             max_queue=settings.max_queue,
             max_queue_wait_s=settings.max_queue_wait_s,
+            thread_setup=partial(set_model_threads, settings.threads),
             metrics=self.metrics,
         )
         batcher.start()
