@@ -13,9 +13,11 @@ Each server runs as its own process on 127.0.0.1 (a free port); this process is 
 - resident memory (VmRSS, and the peak VmHWM) after the load.
 
 Servers: ``launchml`` (dynamic batching, defaults), ``launchml-nobatch`` (``--max-batch-size
-1``: the same server without batching), ``launchml-bundle`` (``--bundle``: an exported bundle),
-``peer`` (benchmarks/serve_peer.py: FastAPI + a transformers pipeline, one text per request,
-on the run's hf_model/). Texts: Banking77's test set, one per request, in turn.
+1``: the same server without batching), ``launchml-1thread`` (``--threads 1``: one torch
+thread, which holds up better when other jobs share the cores), ``launchml-bundle``
+(``--bundle``: an exported bundle), ``peer`` (benchmarks/serve_peer.py: FastAPI + a
+transformers pipeline, one text per request, on the run's hf_model/). Texts: Banking77's test
+set, one per request, in turn.
 
     python benchmarks/serve_http.py --run RUN [--bundle BUNDLE] [--hold 60] [--servers ...]
 """
@@ -78,6 +80,12 @@ def servers(run: Path, bundle: Path | None) -> dict[str, Server]:
             "/v1/models/m/predict",
             "texts",
         ),
+        "launchml-1thread": Server(
+            "launchml-1thread",
+            [*launchml, str(run), "--threads", "1"],
+            "/v1/models/m/predict",
+            "texts",
+        ),
         "peer": Server(
             "peer",
             [sys.executable, str(HERE / "serve_peer.py"), str(run / "hf_model"), "PORT"],
@@ -99,6 +107,24 @@ def memory_mb(pid: int) -> dict[str, float]:
         if key in ("VmRSS", "VmHWM"):
             fields[key] = round(int(value.split()[0]) / 1024, 1)
     return fields
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_cpu(pid: int, run: Any) -> dict[str, Any]:
+    """Run ``run()`` (a load run); add the server's CPU milliseconds per answered request (a
+    figure other jobs on the machine disturb less than latency or rate)."""
+    before = cpu_seconds(pid)
+    summary: dict[str, Any] = run()
+    used = cpu_seconds(pid) - before
+    summary["server_cpu_ms_per_ok"] = (
+        round(1000 * used / summary["ok"], 2) if summary["ok"] else None
+    )
+    return summary
 
 
 def start(server: Server, url: str, body: dict[str, Any]) -> tuple[subprocess.Popen[bytes], float]:
@@ -187,14 +213,20 @@ def measure(server: Server, texts: list[str], hold: float, low_seconds: float) -
     process, cold = start(server, url, bodies[0])
     try:
         asyncio.run(closed_loop(url, bodies, concurrency=4, requests=200, time_limit=60))  # warm-up
-        low = asyncio.run(
-            open_loop(url, bodies, LOW_RATE, int(LOW_RATE * low_seconds), low_seconds + 30)
-        ).summary()
+        low = with_cpu(
+            process.pid,
+            lambda: asyncio.run(
+                open_loop(url, bodies, LOW_RATE, int(LOW_RATE * low_seconds), low_seconds + 30)
+            ).summary(),
+        )
         print(f"  {server.name} at {LOW_RATE:.0f}/s: {low}", flush=True)
         drain(url, bodies[0])
-        capacity = asyncio.run(
-            closed_loop(url, bodies, concurrency=32, requests=100_000, time_limit=15)
-        ).summary()
+        capacity = with_cpu(
+            process.pid,
+            lambda: asyncio.run(
+                closed_loop(url, bodies, concurrency=32, requests=100_000, time_limit=15)
+            ).summary(),
+        )
         print(f"  {server.name} closed loop (32 clients): {capacity}", flush=True)
         best, tried = sustained_rate(url, bodies, capacity["achieved_rps"] or 1.0, hold)
         memory = memory_mb(process.pid)
