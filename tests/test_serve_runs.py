@@ -120,7 +120,7 @@ sys.modules["torch"] = None  # `import torch` now raises ImportError
 sys.path.insert(0, sys.argv[2])
 from serve_fakes import FakeTextPredictor
 runtime = types.ModuleType("launchml.runtime")
-runtime.load_bundle = lambda path: FakeTextPredictor(name="bundle")
+runtime.load_bundle = lambda path, threads=None: FakeTextPredictor(name="bundle")
 sys.modules["launchml.runtime"] = runtime
 from fastapi.testclient import TestClient
 from launchml.serve import create_app

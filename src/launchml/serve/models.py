@@ -77,9 +77,7 @@ def _load_bundle(path: Path, threads: int | None) -> Predictor:
             f"{path}: an exported bundle, but the bundle runtime is not installed "
             f"({exc.name} is missing); serve the training run instead"
         ) from None
-    predictor: Predictor = runtime.load_bundle(path)
-    if threads is not None and hasattr(predictor, "set_threads"):
-        predictor.set_threads(threads)
+    predictor: Predictor = runtime.load_bundle(path, threads=threads)  # ONNX Runtime's threads
     return predictor
 
 
