@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
-from launchml.errors import InvalidConfigError, LaunchMLError
+from launchml.errors import DamagedArtifactError, InvalidConfigError, LaunchMLError
 from launchml.serve.models import artifact_format, name_models
 from launchml.serve.settings import ServeSettings, is_loopback
 
@@ -82,7 +82,7 @@ def serve(settings: ServeSettings) -> None:
         raise (
             failure
             if isinstance(failure, LaunchMLError)
-            else LaunchMLError(f"a model failed to load: {failure}")
+            else DamagedArtifactError(f"a model failed to load: {failure}")
         )
 
 
