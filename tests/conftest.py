@@ -172,3 +172,11 @@ def tiny_assistant_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = write_tiny_project(root / "project")
     train_assistant(project, out=root / "run").close()
     return root / "run"
+
+
+@pytest.fixture(scope="session")
+def shop_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's demo run (TF-IDF on examples/shop), trained once for the server tests."""
+    from tests.serve_fakes import train_shop_run
+
+    return train_shop_run(tmp_path_factory.mktemp("serve") / "shop")

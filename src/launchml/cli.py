@@ -308,6 +308,52 @@ def format_export(figures: dict[str, Any]) -> list[str]:
     return lines
 
 
+@app.command("serve")
+def serve_command(
+    models: Annotated[list[Path], typer.Argument(help="Run or bundle directories to serve.")],
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address to bind [127.0.0.1]; any other needs an API key."),
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port [8000].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes [1].")] = None,
+    name: Annotated[
+        list[str] | None,
+        typer.Option("--name", help="A name per model, in order (default: the directory's)."),
+    ] = None,
+    api_key_file: Annotated[
+        Path | None,
+        typer.Option(help="File whose first line is the API key (or LAUNCHML_API_KEY)."),
+    ] = None,
+    max_batch_size: Annotated[
+        int | None, typer.Option(help="Inputs merged into one model call [32].")
+    ] = None,
+    max_wait_ms: Annotated[
+        float | None, typer.Option(help="Longest a request waits for others to batch with [2].")
+    ] = None,
+    threads: Annotated[int | None, typer.Option(help="Threads per model [all cores].")] = None,
+) -> None:
+    """Serve models over HTTP: POST /v1/models/NAME/predict, GET /v1/models, /docs, /metrics.
+
+    Every setting is also a LAUNCHML_* environment variable (LAUNCHML_MAX_INPUTS, ...; see
+    README), which a flag overrides.
+    """
+    from launchml.serve.server import serve, settings_from
+
+    settings = settings_from(
+        models=[str(m) for m in models],
+        names=name,
+        host=host,
+        port=port,
+        workers=workers,
+        api_key_file=api_key_file,
+        max_batch_size=max_batch_size,
+        max_wait_ms=max_wait_ms,
+        threads=threads,
+    )
+    serve(settings)
+
+
 @runs_app.command("list")
 def runs_list(
     directory: Annotated[Path, typer.Argument(help="Where the runs are.")] = Path("runs"),

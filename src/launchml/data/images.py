@@ -237,8 +237,14 @@ def read_image_file(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     """One image file as a ``uint8`` array of ``shape`` ``(H, W, C)``, converted and resized."""
     if not path.is_file():
         raise NotFoundError(f"{path}: image file not found")
+    return image_to_array(_open_image(path), shape)
+
+
+def image_to_array(image: Image.Image, shape: tuple[int, ...]) -> np.ndarray:
+    """An opened image as a model input: converted to ``shape`` ``(H, W, C)`` (grayscale for
+    C = 1, else RGB) and resized as the training images were; ``uint8``."""
     height, width, channels = shape
-    image = to_8bit(_open_image(path)).convert("L" if channels == 1 else "RGB")
+    image = to_8bit(image).convert("L" if channels == 1 else "RGB")
     if image.size != (width, height):
         image = image.resize((width, height), Image.Resampling.BILINEAR)
     array = np.asarray(image, dtype=np.uint8)
