@@ -18,12 +18,14 @@ if TYPE_CHECKING:
     from launchml.config import Config, load_config
     from launchml.pipeline import train
     from launchml.runs import Run
+    from launchml.tuning.study import tune
 
 _LAZY = {
     "Config": "launchml.config",
     "load_config": "launchml.config",
     "train": "launchml.pipeline",
     "Run": "launchml.runs",
+    "tune": "launchml.tuning.study",
 }
 
 
@@ -36,4 +38,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'launchml' has no attribute {name!r}")
 
 
-__all__ = ["Config", "Run", "__version__", "load_config", "train"]
+__all__ = ["Config", "Run", "__version__", "load_config", "train", "tune"]
