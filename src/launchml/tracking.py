@@ -2,8 +2,10 @@
 
 Off by default. With ``tracking: {mlflow: {uri: file:./mlruns}}`` (or ``--mlflow URI``), every
 ``launchml train`` and every ``launchml tune`` trial becomes an MLflow run: the resolved config
-as parameters (flattened to dotted keys), each epoch's history row as metrics at step = epoch
-number in order, the final validation/test metrics, and as artifacts the run's HTML report
+as parameters (flattened to dotted keys), each epoch's history row as metrics under the
+history's own column names (``train_loss``, ``val_accuracy``, ...) at steps 1, 2, ... in order,
+the final metrics as ``final_val_accuracy``, ``final_test_macro_f1``, ... (the run's
+metrics.json: best-epoch weights) with the timings, and as artifacts the run's HTML report
 (``report.html``) and its whole directory (``run/``). Tune trials are nested under the
 study's parent run (MLflow's ``mlflow.parentRunId`` tag). ``file:`` and ``sqlite:`` URIs work
 offline; an ``http://`` URI talks to an MLflow server.
@@ -23,13 +25,14 @@ Example::
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from launchml.config import Config, MlflowConfig
-from launchml.errors import LaunchMLError
+from launchml.errors import InvalidConfigError, LaunchMLError
 
 if TYPE_CHECKING:
     from launchml.runs import Run
@@ -101,13 +104,21 @@ class MlflowTracker(Tracker):
         """Create the MLflow run now (it is otherwise created by the first thing logged)."""
         if self.run_id is not None:
             return self.run_id
+        from mlflow.exceptions import MlflowException
+
         client = self.client()
-        experiment = client.get_experiment_by_name(self.options.experiment)
-        experiment_id = (
-            experiment.experiment_id
-            if experiment is not None
-            else client.create_experiment(self.options.experiment)
-        )
+        try:
+            experiment = client.get_experiment_by_name(self.options.experiment)
+            experiment_id = (
+                experiment.experiment_id
+                if experiment is not None
+                else client.create_experiment(self.options.experiment)
+            )
+        except MlflowException as exc:
+            first = str(exc).strip().splitlines()[0][:300]
+            raise InvalidConfigError(
+                f"tracking.mlflow.uri {self.options.uri!r}: MLflow cannot use it ({first})"
+            ) from None
         tags = {"launchml": "1", **self.tags}
         if self.parent_run_id:
             tags["mlflow.parentRunId"] = self.parent_run_id
@@ -139,6 +150,10 @@ class MlflowTracker(Tracker):
                 raise LaunchMLError(
                     "tracking.mlflow needs the mlflow package (pip install mlflow-skinny)"
                 ) from None
+            if self.options.uri.startswith("file:"):
+                # MLflow 3 keeps the file store only on request ("maintenance mode"); a file:
+                # URI in the config is that request. sqlite: is the store MLflow recommends.
+                os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
             self._client = MlflowClient(tracking_uri=self.options.uri)
         return self._client
 
@@ -166,7 +181,7 @@ class MlflowTracker(Tracker):
         client.update_run(run_id, name=run.path.name)
         stamp = _now_ms()
         metrics = [
-            Metric(f"{split}_{key}", float(values[key]), stamp, 0)
+            Metric(f"final_{split}_{key}", float(values[key]), stamp, 0)
             for split, values in run.metrics.items()
             if isinstance(values, dict)
             for key in _FINAL

@@ -49,7 +49,7 @@ def trial_rows(study: Any) -> list[dict[str, Any]]:
                 "params": attrs.get("params", {}),
                 "curve": curve,
                 "run": attrs.get("run"),
-                "host": attrs.get("host"),
+                "worker": attrs.get("worker"),
                 "epochs_run": attrs.get("epochs_run", len(curve)),
                 "planned_epochs": attrs.get("planned_epochs"),
                 "test_accuracy": attrs.get("test_accuracy"),

@@ -76,23 +76,34 @@ def open_storage(url: str) -> Any:
             ) from None
 
 
-def retry_running_trials(storage: Any, study_id: int) -> int:
-    """Mark the study's RUNNING trials failed and queue them again; return how many.
+def requeue_interrupted(storage: Any, study: Any, folder: Path) -> int:
+    """Queue again (same parameters, same run directory) the trials a stopped process left;
+    return how many.
 
-    Only for a study no other worker is running (``--resume`` of a local SQLite study): a
-    trial still RUNNING there belongs to a process that was stopped.
+    Only for a study no other worker is running (``--resume`` of a local SQLite study): a trial
+    still RUNNING there belongs to a process that was killed; a FAILED one without an error
+    message whose ``trial-NNNN.partial`` is still there was interrupted (Ctrl-C). Each is queued
+    once (``requeued`` marks it); the new trial continues the unfinished run directory.
     """
-    import optuna
     from optuna.exceptions import ExperimentalWarning
     from optuna.storages import RetryHeartbeatStaleTrialCallback
     from optuna.trial import TrialState
 
-    study = optuna.load_study(study_name=storage.get_study_name_from_id(study_id), storage=storage)
-    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    queued = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
         retry = RetryHeartbeatStaleTrialCallback(MAX_RETRIES)
-        for trial in stale:
-            if storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
-                retry(study, storage.get_trial(trial._trial_id))
-    return len(stale)
+        for trial in study.get_trials(deepcopy=False):
+            if trial.state == TrialState.RUNNING:
+                storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            elif trial.state != TrialState.FAIL:
+                continue
+            attrs = trial.user_attrs
+            run = attrs.get("run")
+            unfinished = run is not None and (folder / f"{run}.partial").is_dir()
+            if "error" in attrs or attrs.get("requeued") or not unfinished:
+                continue
+            retry(study, storage.get_trial(trial._trial_id))
+            storage.set_trial_user_attr(trial._trial_id, "requeued", True)  # after: not copied
+            queued += 1
+    return queued

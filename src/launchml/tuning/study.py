@@ -42,7 +42,7 @@ from launchml.config import Config, load_config
 from launchml.errors import ConflictError, InvalidConfigError, LaunchMLError, NotFoundError
 from launchml.runs import partial_dir, write_json
 from launchml.tuning import space
-from launchml.tuning.storage import open_storage, retry_running_trials, shown_url, storage_url
+from launchml.tuning.storage import open_storage, requeue_interrupted, shown_url, storage_url
 
 #: tune.metric -> the key of the run's validation metrics (metrics.json) it is read from
 FINAL_KEY = {"val_accuracy": "accuracy", "val_macro_f1": "macro_f1", "val_loss": "log_loss"}
@@ -113,9 +113,9 @@ def tune(
         rdb = open_storage(url)
         opened = _open_study(rdb, config, name, url, join=resume or worker or shared)
         if resume and not shared:
-            retried = retry_running_trials(rdb, opened._study_id)
-            if retried:
-                say(f"resuming: {retried} interrupted trial(s) queued again")
+            requeued = requeue_interrupted(rdb, opened, folder)
+            if requeued:
+                say(f"resuming: {requeued} interrupted trial(s) queued again")
         parent = _mlflow_parent(config, opened, name) if not worker else None
         started = time.monotonic()
         if jobs > 1 and not worker:
@@ -308,7 +308,8 @@ class _Objective:
         # a trial queued again after its worker died continues that worker's run directory
         run_name = trial.user_attrs.get("run") or f"trial-{trial.number:04d}"
         trial_config = space.apply_params(self.config, params)
-        for key, value in {"params": params, "run": run_name, "host": socket.gethostname(),
+        worker = f"{socket.gethostname()}:{os.getpid()}"
+        for key, value in {"params": params, "run": run_name, "worker": worker,
                            "planned_epochs": planned_epochs(trial_config)}.items():  # fmt: skip
             trial.set_user_attr(key, value)
         run_dir = self.folder / run_name
