@@ -83,17 +83,20 @@ def requeue_interrupted(storage: Any, study: Any, folder: Path) -> int:
     Only for a study no other worker is running (``--resume`` of a local SQLite study): a trial
     still RUNNING there belongs to a process that was killed; a FAILED one without an error
     message whose ``trial-NNNN.partial`` is still there was interrupted (Ctrl-C). Each is queued
-    once (``requeued`` marks it); the new trial continues the unfinished run directory.
+    once (a queued copy names it in its ``retry_history``); the copy continues the unfinished
+    run directory.
     """
     from optuna.exceptions import ExperimentalWarning
     from optuna.storages import RetryHeartbeatStaleTrialCallback
     from optuna.trial import TrialState
 
     queued = 0
+    trials = study.get_trials(deepcopy=False)
+    retried = {n for t in trials for n in t.system_attrs.get("retry_history", [])}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
         retry = RetryHeartbeatStaleTrialCallback(MAX_RETRIES)
-        for trial in study.get_trials(deepcopy=False):
+        for trial in trials:
             if trial.state == TrialState.RUNNING:
                 storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
             elif trial.state != TrialState.FAIL:
@@ -101,9 +104,8 @@ def requeue_interrupted(storage: Any, study: Any, folder: Path) -> int:
             attrs = trial.user_attrs
             run = attrs.get("run")
             unfinished = run is not None and (folder / f"{run}.partial").is_dir()
-            if "error" in attrs or attrs.get("requeued") or not unfinished:
+            if "error" in attrs or trial.number in retried or not unfinished:
                 continue
             retry(study, storage.get_trial(trial._trial_id))
-            storage.set_trial_user_attr(trial._trial_id, "requeued", True)  # after: not copied
             queued += 1
     return queued

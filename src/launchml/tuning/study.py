@@ -122,7 +122,7 @@ def tune(
             _run_workers(folder, name, storage, trials, timeout, jobs, config)
         else:
             objective = _Objective(config, folder, name, _parent_id(opened, parent))
-            remaining = trials - _alive(opened)
+            remaining = trials - _alive(opened, waiting=False)  # optimize runs queued ones too
             if remaining > 0:  # a finished study resumed with the same --trials runs none
                 opened.optimize(
                     objective,
@@ -378,9 +378,10 @@ def _alive_states() -> tuple[Any, ...]:
     return (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
 
 
-def _alive(opened: Any) -> int:
-    """Trials that count towards the budget: all but the failed ones."""
-    return len(opened.get_trials(deepcopy=False, states=_alive_states()))
+def _alive(opened: Any, waiting: bool = True) -> int:
+    """Trials that count towards the budget: all but the failed (and the queued) ones."""
+    states = _alive_states() if waiting else _alive_states()[:3]
+    return len(opened.get_trials(deepcopy=False, states=states))
 
 
 def planned_epochs(config: Config) -> int:
