@@ -106,8 +106,8 @@ class MlflowTracker(Tracker):
             return self.run_id
         from mlflow.exceptions import MlflowException
 
-        client = self.client()
         try:
+            client = self.client()
             experiment = client.get_experiment_by_name(self.options.experiment)
             experiment_id = (
                 experiment.experiment_id
