@@ -228,23 +228,23 @@ def test_pruned_trials_stop_at_once_and_leave_no_run(data_dir: Path) -> None:
 def test_resume_continues_an_interrupted_trial_in_its_run_directory(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from launchml.tuning import study as study_module
+    from launchml.tuning import trial as trial_module
 
     never_pruned = MLP_TUNE.replace("warmup_epochs: 0", "warmup_epochs: 5")
     config = write_config(data_dir, never_pruned)
     folder = data_dir / "interrupted"
-    original = study_module._Report.__call__
+    original = trial_module.Report.__call__
 
     def interrupt_second_trial(self, row):  # Ctrl-C in trial 1, after its epoch 2
         original(self, row)
         if self.trial.number == 1 and self.step == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(study_module._Report, "__call__", interrupt_second_trial)
+    monkeypatch.setattr(trial_module.Report, "__call__", interrupt_second_trial)
     with pytest.raises(KeyboardInterrupt):
         tune(config, trials=3, out=folder)
     assert (folder / "trial-0001.partial").is_dir() and not (folder / "trial-0001").exists()
-    monkeypatch.setattr(study_module._Report, "__call__", original)
+    monkeypatch.setattr(trial_module.Report, "__call__", original)
 
     result = tune(config, trials=3, out=folder, resume=True)
     study = optuna.load_study(study_name="tune", storage=f"sqlite:///{folder / 'optuna.db'}")

@@ -43,7 +43,7 @@ def test_two_workers_share_a_study_without_losing_or_repeating_trials(
             text=True,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-        )  # fmt: skip
+        )
         for url in (postgres_url, plain)
     ]
     outputs = [worker.communicate(timeout=300) for worker in workers]

@@ -1,9 +1,10 @@
 """``launchml tune``: hyper-parameter search with Optuna over the keys of the config.
 
 Modules: ``space`` (the ``tune.space`` declaration -> Optuna suggestions -> a trial's config),
-``storage`` (SQLite by default, a shared database for many workers), ``study`` (the study and
-its trials, each a normal run directory), ``report`` and ``plots`` (the study's HTML page),
-``tracking`` (the study's MLflow parent run).
+``storage`` (SQLite by default, a shared database for many workers), ``sampling`` (TPE or
+random, seeded per trial; the pruners), ``trial`` (one trial: a normal run directory, its epochs
+reported to the pruner), ``study`` (the study: create, join, resume, workers, the best link),
+``report`` and ``plots`` (the study's HTML page), ``tracking`` (the study's MLflow parent run).
 
 Example::
 

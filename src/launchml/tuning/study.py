@@ -26,8 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -36,16 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from optuna.samplers import BaseSampler
-
 from launchml.config import Config, load_config
 from launchml.errors import ConflictError, InvalidConfigError, LaunchMLError, NotFoundError
-from launchml.runs import partial_dir, write_json
+from launchml.runs import write_json
 from launchml.tuning import space
+from launchml.tuning.sampling import SeededPerTrial, make_pruner
 from launchml.tuning.storage import open_storage, requeue_interrupted, shown_url, storage_url
-
-#: tune.metric -> the key of the run's validation metrics (metrics.json) it is read from
-FINAL_KEY = {"val_accuracy": "accuracy", "val_macro_f1": "macro_f1", "val_loss": "log_loss"}
+from launchml.tuning.trial import Objective, Printer
 
 
 @dataclass
@@ -121,7 +116,7 @@ def tune(
         if jobs > 1 and not worker:
             _run_workers(folder, name, storage, trials, timeout, jobs, config)
         else:
-            objective = _Objective(config, folder, name, _parent_id(opened, parent))
+            objective = Objective(config, folder, name, _parent_id(opened, parent))
             remaining = trials - _alive(opened, waiting=False)  # optimize runs queued ones too
             if remaining > 0:  # a finished study resumed with the same --trials runs none
                 opened.optimize(
@@ -129,7 +124,7 @@ def tune(
                     n_trials=remaining,
                     timeout=timeout,
                     catch=(LaunchMLError,),
-                    callbacks=[_budget(trials), _Printer(say, tune_options.metric)],
+                    callbacks=[_budget(trials), Printer(say, tune_options.metric)],
                 )
     result = summarize(opened, folder, name, url)
     if worker:
@@ -205,21 +200,12 @@ def _open_study(rdb: Any, config: Config, name: str, url: str, *, join: bool) ->
 
     assert config.tune is not None
     options = config.tune
-    pruner: optuna.pruners.BasePruner = {
-        "median": lambda: optuna.pruners.MedianPruner(
-            n_startup_trials=options.startup_trials, n_warmup_steps=options.warmup_epochs
-        ),
-        "halving": lambda: optuna.pruners.SuccessiveHalvingPruner(
-            min_resource=max(1, options.warmup_epochs)
-        ),
-        "none": lambda: optuna.pruners.NopPruner(),
-    }[options.pruner]()
     try:
         opened = optuna.create_study(
             storage=rdb,
             study_name=name,
             sampler=SeededPerTrial(options.sampler, options.seed, options.startup_trials),
-            pruner=pruner,
+            pruner=make_pruner(options),
             direction=options.resolved_direction(),
             load_if_exists=join,
         )
@@ -242,136 +228,6 @@ def _open_study(rdb: Any, config: Config, name: str, url: str, *, join: bool) ->
     return opened
 
 
-class SeededPerTrial(BaseSampler):
-    """Optuna's TPE (or random) sampler, seeded afresh for each trial from ``(seed, number)``.
-
-    One seeded sampler per process would make two workers draw the same parameters; a seed per
-    trial number (unique in the storage) keeps workers apart and a one-worker study
-    reproducible. TPE itself keeps no state between trials: it reads the study's history.
-    """
-
-    def __init__(self, kind: str, seed: int, startup_trials: int) -> None:
-        self.kind, self.seed, self.startup_trials = kind, seed, startup_trials
-        self._samplers: dict[int, Any] = {}
-
-    def _for(self, trial: Any) -> Any:
-        import optuna
-
-        number = trial.number
-        if number not in self._samplers:
-            seed = (self.seed * 1_000_003 + number) % 2**32
-            self._samplers[number] = (
-                optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.startup_trials)
-                if self.kind == "tpe"
-                else optuna.samplers.RandomSampler(seed=seed)
-            )
-        return self._samplers[number]
-
-    def infer_relative_search_space(self, study: Any, trial: Any) -> Any:
-        return self._for(trial).infer_relative_search_space(study, trial)
-
-    def sample_relative(self, study: Any, trial: Any, search_space: Any) -> Any:
-        return self._for(trial).sample_relative(study, trial, search_space)
-
-    def sample_independent(self, study: Any, trial: Any, name: str, distribution: Any) -> Any:
-        return self._for(trial).sample_independent(study, trial, name, distribution)
-
-    def before_trial(self, study: Any, trial: Any) -> None:
-        self._for(trial).before_trial(study, trial)
-
-    def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
-        self._samplers.pop(trial.number).after_trial(study, trial, state, values)
-
-    def reseed_rng(self) -> None:  # called by Optuna for n_jobs > 1 threads; seeds are per trial
-        return None
-
-
-class _Objective:
-    """One trial: draw the parameters, train a run directory, return its validation metric."""
-
-    def __init__(self, config: Config, folder: Path, study: str, parent_run_id: str | None):
-        self.config, self.folder, self.study, self.parent_run_id = (
-            config,
-            folder,
-            study,
-            parent_run_id,
-        )
-
-    def __call__(self, trial: Any) -> float:
-        import optuna
-
-        from launchml.pipeline import train
-
-        assert self.config.tune is not None
-        metric = self.config.tune.metric
-        params = space.suggest(trial, self.config.tune.space)
-        # a trial queued again after its worker died continues that worker's run directory
-        run_name = trial.user_attrs.get("run") or f"trial-{trial.number:04d}"
-        trial_config = space.apply_params(self.config, params)
-        worker = f"{socket.gethostname()}:{os.getpid()}"
-        for key, value in {"params": params, "run": run_name, "worker": worker,
-                           "planned_epochs": planned_epochs(trial_config)}.items():  # fmt: skip
-            trial.set_user_attr(key, value)
-        run_dir = self.folder / run_name
-        resume = partial_dir(run_dir).is_dir()
-        report = _Report(trial, metric)
-        tracker = self._tracker(trial_config, run_name, trial.number)
-        try:
-            run = train(
-                trial_config,
-                out=None if resume else run_dir,
-                resume=run_dir if resume else None,
-                on_epoch_end=report,
-                tracker=tracker,
-            )
-        except optuna.TrialPruned:
-            shutil.rmtree(partial_dir(run_dir), ignore_errors=True)  # never a half-run lying about
-            trial.set_user_attr("epochs_run", report.step)
-            tracker.set_tags({"launchml.state": "pruned"})
-            raise
-        except LaunchMLError as exc:
-            trial.set_user_attr("error", str(exc))
-            raise
-        trial.set_user_attr("epochs_run", report.step)
-        test = run.metrics.get("test", {})
-        if "accuracy" in test:  # shown in the leaderboard, never used to choose
-            trial.set_user_attr("test_accuracy", test["accuracy"])
-        trial.set_user_attr("seconds", run.meta.get("timings", {}).get("total_seconds"))
-        return float(run.metrics["val"][FINAL_KEY[metric]])
-
-    def _tracker(self, config: Config, run_name: str, number: int) -> Any:
-        from launchml.tracking import MlflowTracker, Tracker
-
-        if config.tracking.mlflow is None:
-            return Tracker()
-        tags = {"launchml.study": self.study, "launchml.trial": str(number)}
-        return MlflowTracker(
-            config.tracking.mlflow,
-            config,
-            name=run_name,
-            parent_run_id=self.parent_run_id,
-            tags=tags,
-        )
-
-
-class _Report:
-    """The ``on_epoch_end`` hook of a trial: each epoch's metric to Optuna; prune at once."""
-
-    def __init__(self, trial: Any, metric: str) -> None:
-        self.trial, self.metric, self.step = trial, metric, 0
-
-    def __call__(self, row: dict[str, Any]) -> None:
-        import optuna
-
-        if self.metric not in row:
-            return
-        self.step += 1
-        value = float(row[self.metric])
-        self.trial.report(value, self.step)
-        if self.trial.should_prune():
-            raise optuna.TrialPruned(f"pruned after epoch {self.step} ({self.metric} {value:.4f})")
-
-
 def _alive_states() -> tuple[Any, ...]:
     from optuna.trial import TrialState
 
@@ -384,49 +240,11 @@ def _alive(opened: Any, waiting: bool = True) -> int:
     return len(opened.get_trials(deepcopy=False, states=states))
 
 
-def planned_epochs(config: Config) -> int:
-    """The epochs a trial trains when it is neither pruned nor stopped early."""
-    model = config.model
-    if model.type == "tfidf_logreg":
-        return 1  # one fit, reported as one epoch
-    epochs = config.train.epochs
-    if model.type == "transformer" and model.transformer.body == "two_stage":
-        epochs += model.transformer.warm_start_epochs
-    if model.type == "ensemble":
-        member = model_copy_type(config, model.ensemble.member)
-        return model.ensemble.size * planned_epochs(member)
-    return epochs
-
-
-def model_copy_type(config: Config, model_type: str) -> Config:
-    return config.model_copy(update={"model": config.model.model_copy(update={"type": model_type})})
-
-
 def _budget(trials: int) -> Any:
     """Stop this worker once the study holds ``trials`` trials that are not failed."""
     import optuna
 
     return optuna.study.MaxTrialsCallback(trials, states=_alive_states())
-
-
-class _Printer:
-    """One line per finished trial (this worker's): its state, value, parameters, time."""
-
-    def __init__(self, say: Any, metric: str) -> None:
-        self.say, self.metric = say, metric
-
-    def __call__(self, study: Any, trial: Any) -> None:
-        attrs = trial.user_attrs
-        params = space.describe_params(attrs.get("params", {}))
-        seconds = f"{trial.duration.total_seconds():.1f} s" if trial.duration is not None else "? s"
-        state = trial.state.name.lower()
-        if state == "complete":
-            what = f"{self.metric} {trial.value:.4f}"
-        elif state == "pruned":
-            what = f"pruned after epoch {attrs.get('epochs_run', '?')}"
-        else:
-            what = f"failed: {attrs.get('error', 'see the log')}"
-        self.say(f"trial {trial.number:>3}  {what:<28} {params}  ({seconds})")
 
 
 def summarize(opened: Any, folder: Path, name: str, url: str) -> StudyResult:
