@@ -171,7 +171,9 @@ def main() -> None:
             "command": " ".join(sys.argv),
             "recipe": hand_recipe(recipe, folder),  # first: also warms the feature cache
             "tpe_median": search(recipe, space, folder, args.trials, "tpe", "median", args.timeout),
-            "random_none": search(recipe, space, folder, args.trials, "random", "none", args.timeout),
+            "random_none": search(
+                recipe, space, folder, args.trials, "random", "none", args.timeout
+            ),
         }
     print(json.dumps(figures, indent=1), flush=True)
 
