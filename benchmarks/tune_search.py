@@ -69,7 +69,7 @@ def mnist(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         y_test=arrays["y_test"],
     )
     recipe = {
-        "data": {"train": str(subset), "split": {"val": 0.1, "seed": 0}},
+        "data": {"train": str(subset), "test": str(subset), "split": {"val": 0.1, "seed": 0}},
         "model": {"type": "cnn", "cnn": {"batch_norm": True, "dropout": 0.25}},
         "train": {
             "epochs": 4, "batch_size": 128, "lr": 3e-3, "schedule": "onecycle", "threads": 1,

@@ -56,7 +56,7 @@ class Objective:
             trial.set_user_attr(key, value)
         run_dir = self.folder / run_name
         resume = partial_dir(run_dir).is_dir()
-        report = Report(trial, metric)
+        report = Report(trial, metric, planned_epochs(trial_config))
         tracker = self._tracker(trial_config, run_name, trial.number)
         try:
             run = train(
@@ -97,10 +97,14 @@ class Objective:
 
 
 class Report:
-    """The ``on_epoch_end`` hook of a trial: each epoch's metric to Optuna; prune at once."""
+    """The ``on_epoch_end`` hook of a trial: each epoch's metric to Optuna; prune at once.
 
-    def __init__(self, trial: Any, metric: str) -> None:
-        self.trial, self.metric, self.step = trial, metric, 0
+    The last planned epoch is reported but never pruned: stopping there saves nothing and
+    would throw a finished result away (a ``tfidf_logreg`` trial's one fit, for instance).
+    """
+
+    def __init__(self, trial: Any, metric: str, planned: int) -> None:
+        self.trial, self.metric, self.planned, self.step = trial, metric, planned, 0
 
     def __call__(self, row: dict[str, Any]) -> None:
         import optuna
@@ -110,7 +114,7 @@ class Report:
         self.step += 1
         value = float(row[self.metric])
         self.trial.report(value, self.step)
-        if self.trial.should_prune():
+        if self.step < self.planned and self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned after epoch {self.step} ({self.metric} {value:.4f})")
 
 
