@@ -157,7 +157,9 @@ def tune_command(
         str | None, typer.Option(help="Study name (default: the config file's name).")
     ] = None,
     jobs: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 1,
-    resume: Annotated[bool, typer.Option(help="Continue the study in its folder.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the study in its folder.")
+    ] = False,
     out: Annotated[
         Path | None, typer.Option(help="Study folder (default: studies/<study>).")
     ] = None,
