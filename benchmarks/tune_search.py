@@ -60,7 +60,7 @@ def mnist(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     3e-3 one-cycle, batch 128) cut to 4 epochs on 6,000 training images; the space around it."""
     with np.load(SHARED_DATA / "mnist" / "mnist.npz") as data:
         arrays = {key: data[key] for key in data.files}
-    subset = folder / "mnist-12k.npz"
+    subset = folder / f"mnist-{MNIST_TRAIN_IMAGES}.npz"
     np.savez(
         subset,
         x_train=arrays["x_train"][:MNIST_TRAIN_IMAGES],
