@@ -49,3 +49,21 @@ def test_report_renders_without_console_errors(cli, text_config: Path, tmp_path:
     width = int.from_bytes(data[16:20], "big")
     height = int.from_bytes(data[20:24], "big")
     assert (width, height) == (1366, 3000)
+
+
+def test_study_report_renders_without_console_errors(text_config: Path, tmp_path: Path) -> None:
+    from launchml.tuning.study import tune
+
+    config = text_config.read_text("utf-8") + (
+        "tune:\n  space:\n    model.tfidf_logreg.C: {low: 0.01, high: 100, log: true}\n"
+        "    model.tfidf_logreg.sublinear_tf: {choices: [true, false]}\n"
+    )
+    text_config.write_text(config, encoding="utf-8")
+    result = tune(text_config, trials=3, out=tmp_path / "study")
+    assert result.report is not None
+    png = tmp_path / "study.png"
+    messages = screenshot(result.report, png, width=1366, height=2400)
+    assert messages == []  # no broken plot, no script error
+    assert png.read_bytes().startswith(PNG_SIGNATURE)
+    html = result.report.read_text("utf-8")
+    assert html.count("<img") >= 2 and "data:image/svg+xml;base64," in html

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from launchml.pipeline import train
     from launchml.runs import Run
     from launchml.runtime import load_bundle
+    from launchml.tuning.study import tune
 
 _LAZY = {
     "Config": "launchml.config",
@@ -30,6 +31,7 @@ _LAZY = {
     "Run": "launchml.runs",
     "export": "launchml.exporter",
     "load_bundle": "launchml.runtime",
+    "tune": "launchml.tuning.study",
 }
 
 
@@ -42,4 +44,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'launchml' has no attribute {name!r}")
 
 
-__all__ = ["Config", "Run", "__version__", "export", "load_bundle", "load_config", "train"]
+__all__ = [
+    "Config",
+    "Run",
+    "__version__",
+    "export",
+    "load_bundle",
+    "load_config",
+    "train",
+    "tune",
+]

@@ -81,6 +81,22 @@ def data_inspect(
         raise typer.Exit(1)
 
 
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a config key, e.g. --set train.epochs=3 (repeatable)."),
+]
+MlflowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow", help="Track in MLflow at this URI (file:./mlruns, sqlite:///mlflow.db)."
+    ),
+]
+
+
+def _mlflow_override(uri: str | None) -> list[str]:
+    return [] if uri is None else [f"tracking.mlflow.uri={uri}"]
+
+
 @app.command("train")
 def train_command(
     config: Annotated[Path, typer.Argument(help="The run's config YAML.")],
@@ -95,12 +111,13 @@ def train_command(
     ] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue this interrupted run.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    mlflow: MlflowOption = None,
 ) -> None:
     """Train a model; prints metrics, and the run directory on the last line."""
     from launchml.config import load_config
     from launchml.pipeline import TrainingInterrupted, train
 
-    resolved = load_config(config, set_ or [])
+    resolved = load_config(config, [*(set_ or []), *_mlflow_override(mlflow)])
     if resume is not None and out is not None:
         raise InvalidInputError("--out and --resume: give one; --resume continues the run in place")
     try:
@@ -120,6 +137,67 @@ def train_command(
             f"(n={metrics['n']})"
         )
     typer.echo(str(run.path))
+
+
+@app.command("tune")
+def tune_command(
+    config: Annotated[Path, typer.Argument(help="A config YAML with a tune: section.")],
+    trials: Annotated[int, typer.Option(help="Trials in the whole study (over all workers).")],
+    timeout: Annotated[
+        float | None, typer.Option(help="Start no new trial after this many seconds.")
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            help="Shared database URL, e.g. postgresql://user@host/db (default: SQLite "
+            "in the study folder)."
+        ),
+    ] = None,
+    study: Annotated[
+        str | None, typer.Option(help="Study name (default: the config file's name).")
+    ] = None,
+    jobs: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 1,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the study in its folder.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Study folder (default: studies/<study>).")
+    ] = None,
+    set_: SetOption = None,
+    mlflow: MlflowOption = None,
+    worker: Annotated[bool, typer.Option(hidden=True)] = False,
+) -> None:
+    """Search the config's tune.space with Optuna; each trial is a run in the study folder.
+
+    Prints one line per trial, then the best trial; the study folder on the last line.
+    """
+    from launchml.config import load_config
+    from launchml.tuning.study import tune
+
+    resolved = load_config(config, [*(set_ or []), *_mlflow_override(mlflow)])
+    result = tune(
+        resolved,
+        trials,
+        timeout=timeout,
+        storage=storage,
+        study=study or config.stem,
+        jobs=jobs,
+        resume=resume,
+        out=out,
+        log=typer.echo,
+        worker=worker,
+    )
+    if worker:
+        return
+    c = result.counts
+    typer.echo(
+        f"{c['complete']} finished, {c['pruned']} pruned, {c['fail']} failed; best: trial "
+        f"{result.best_trial} with {result.metric} {result.best_value:.4f}"
+    )
+    if result.best_run is not None:
+        typer.echo(f"best run: {result.best_run}  (linked as {result.path / 'best'})")
+    typer.echo(f"report: {result.report}")
+    typer.echo(str(result.path))
 
 
 @app.command("evaluate")

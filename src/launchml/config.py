@@ -351,6 +351,85 @@ class InferenceConfig(_Section):
     )
 
 
+class ParamSpace(_Section):
+    """One searched config key of ``tune.space``: a range or a list of choices.
+
+    A range is ``{low, high}`` (``log: true`` samples on a log scale; ``step`` makes a grid);
+    whether it is int or float follows the key's own type. ``choices`` is a list of values, or a
+    mapping ``value -> sub-space`` whose keys are searched only when that value is drawn (e.g.
+    ``model.type: {choices: {mlp: {model.mlp.dropout: ...}, cnn: {...}}}``).
+    """
+
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = Field(None, gt=0.0)
+    choices: list[Any] | dict[str, dict[str, ParamSpace] | None] | None = None
+
+    @model_validator(mode="after")
+    def _range_or_choices(self) -> ParamSpace:
+        ranged = self.low is not None or self.high is not None
+        if ranged == (self.choices is not None):
+            raise ValueError("give either low and high (a range) or choices (a list)")
+        if self.choices is not None:
+            if len(self.choices) == 0:
+                raise ValueError("choices is empty")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError("a range needs both low and high")
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError(f"log: true needs low > 0, got {self.low}")
+        if self.log and self.step is not None:
+            raise ValueError("log and step cannot be combined")
+        return self
+
+
+class TuneConfig(_Section):
+    """``launchml tune``: what to search (``space``), what to optimise, how to sample and prune.
+
+    The metric is always a validation figure (test data is never used to choose); per epoch it
+    is the engine's history column, at the end the run's validation metrics.
+    """
+
+    metric: Literal["val_accuracy", "val_macro_f1", "val_loss"] = "val_accuracy"
+    direction: Literal["auto", "maximize", "minimize"] = Field(
+        "auto", description="auto: minimize a loss, maximize the rest"
+    )
+    sampler: Literal["tpe", "random"] = "tpe"
+    pruner: Literal["median", "halving", "none"] = Field(
+        "median", description="median: below the median of earlier trials at the same epoch"
+    )
+    seed: int = Field(0, description="the sampler's seed (trial n draws from seed and n)")
+    startup_trials: int = Field(
+        5, ge=0, description="random trials before TPE, and finished trials before pruning"
+    )
+    warmup_epochs: int = Field(1, ge=0, description="epochs of a trial that are never pruned")
+    space: dict[str, ParamSpace] = Field(
+        default_factory=dict, description="dotted config key -> range or choices"
+    )
+
+    def resolved_direction(self) -> Literal["maximize", "minimize"]:
+        if self.direction != "auto":
+            return self.direction
+        return "minimize" if self.metric.endswith("loss") else "maximize"
+
+
+class MlflowConfig(_Section):
+    """Log runs to MLflow: parameters, per-epoch and final metrics, the report, the run dir."""
+
+    uri: str = Field(description="tracking URI, e.g. file:./mlruns or sqlite:///mlflow.db")
+    experiment: str = Field("launchml", description="experiment name (created when missing)")
+    artifacts: bool = Field(True, description="log the run directory and its report")
+
+
+class TrackingConfig(_Section):
+    """Experiment tracking; off unless a tracker is configured."""
+
+    mlflow: MlflowConfig | None = None
+
+
 class Config(_Section):
     """The root of the config tree."""
 
@@ -358,6 +437,8 @@ class Config(_Section):
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     inference: InferenceConfig = InferenceConfig()
+    tune: TuneConfig | None = None
+    tracking: TrackingConfig = TrackingConfig()
 
     @model_validator(mode="before")
     @classmethod
@@ -365,6 +446,12 @@ class Config(_Section):
         """Configs written before the ``inference`` section (run directories among them) had
         ``train.eval_batch_size``: it becomes ``inference.batch_size``."""
         return migrate_config(raw)
+
+    @model_validator(mode="after")
+    def _space_keys_exist(self) -> Config:
+        if self.tune is not None:
+            _check_space(self.tune.space, "tune.space")
+        return self
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
@@ -475,7 +562,8 @@ def _describe(exc: ValidationError) -> str:
     elif kind == "missing":
         message = f"missing required key '{key}'"
     elif kind == "value_error":
-        message = f"{key}: {first['msg'].removeprefix('Value error, ')}"
+        reason = first["msg"].removeprefix("Value error, ")
+        message = f"{key}: {reason}" if loc else reason  # a root validator names its own keys
     else:
         message = f"{key}: {_expected(first['msg'])}, got {got!r}"
     more = len(errors) - 1
@@ -507,6 +595,29 @@ def _fields_at(loc: list[str]) -> list[str]:
             return []
         model = annotation
     return list(model.model_fields)
+
+
+def _check_space(space: dict[str, ParamSpace], where: str) -> None:
+    """Every searched key must be a value key of the config (not a section, not tune/tracking);
+    choices that carry sub-spaces must name known model types when the key is model.type."""
+    for key, spec in space.items():
+        parts = key.split(".")
+        if parts[0] in ("tune", "tracking"):
+            raise ValueError(f"{where}: '{key}' cannot be searched (only data, model, train keys)")
+        for depth, part in enumerate(parts):
+            allowed = _fields_at(parts[:depth])
+            if part not in allowed:
+                parent = ".".join(parts[:depth]) or "the config"
+                if not allowed:
+                    raise ValueError(f"{where}: '{key}': {parent} is a value, not a section")
+                raise ValueError(
+                    f"{where}: unknown config key '{key}'{did_you_mean(part, allowed)}"
+                )
+        if _fields_at(parts):
+            raise ValueError(f"{where}: '{key}' is a section; search one of its keys instead")
+        if isinstance(spec.choices, dict):
+            for choice, sub in spec.choices.items():
+                _check_space(sub or {}, f"{where}.{key}.choices.{choice}")
 
 
 def _resolve_paths(config: Config, base_dir: Path) -> Config:

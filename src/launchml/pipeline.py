@@ -11,13 +11,14 @@ import platform
 import random
 import shutil
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from launchml import __version__
+from launchml import __version__, tracking
 from launchml.artifacts import read_json, read_run_config
 from launchml.config import Config, load_config
 from launchml.data.dataset import Dataset
@@ -37,6 +38,7 @@ from launchml.runs import (
     write_history,
     write_json,
 )
+from launchml.tracking import Tracker
 
 
 def train(
@@ -46,6 +48,8 @@ def train(
     resume: str | Path | None = None,
     quiet: bool = True,
     log: Any = None,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    tracker: Tracker | None = None,
 ) -> Run:
     """Train a model as ``config`` describes and return the finished :class:`Run`.
 
@@ -56,16 +60,33 @@ def train(
     resume: the run directory of an interrupted run (its ``RUN.partial`` is continued).
     quiet: no progress output.
     log: a callable taking one line of text (warnings and notes); default: ignore.
+    on_epoch_end: called with each epoch's history row as it is done (may raise to stop).
+    tracker: where the run is tracked; default the one ``config.tracking`` configures.
 
     Example::
 
         run = launchml.train("examples/shop/config.yaml", out="runs/shop")
         run.metrics["test"]["accuracy"]
     """
-    started = time.perf_counter()
-    say = log or (lambda line: None)
     if not isinstance(config, Config):
         config = load_config(config)
+    tracker = tracker or tracking.for_config(config)
+    with tracker:
+        run = _train(config, out, resume, quiet, log, _both(tracker.log_epoch, on_epoch_end))
+        tracker.log_run(run)
+    return run
+
+
+def _train(
+    config: Config,
+    out: str | Path | None,
+    resume: str | Path | None,
+    quiet: bool,
+    log: Any,
+    on_epoch_end: Callable[[dict[str, Any]], None],
+) -> Run:
+    started = time.perf_counter()
+    say = log or (lambda line: None)
     check_machine_limits(config)
     final = _final_path(config, out, resume)  # checked before the data are read
     if resume is not None:
@@ -95,6 +116,7 @@ def train(
         ctx = FitContext(
             config, splits.labels, work / "work", quiet=quiet, resume=resume is not None
         )
+        ctx.on_epoch_end = on_epoch_end
         ctx.work_dir.mkdir(exist_ok=True)
         y_train = encode_labels(splits.train, splits.labels)
         y_val = encode_labels(splits.val, splits.labels) if splits.val else None
@@ -126,6 +148,19 @@ def train(
             raise TrainingInterrupted(final, kept) from None
         raise
     return Run.load(final)
+
+
+def _both(
+    first: Callable[[dict[str, Any]], None], then: Callable[[dict[str, Any]], None] | None
+) -> Callable[[dict[str, Any]], None]:
+    """One epoch hook calling ``first`` (the tracker), then ``then`` (e.g. a pruner)."""
+
+    def hook(row: dict[str, Any]) -> None:
+        first(row)
+        if then is not None:
+            then(row)
+
+    return hook
 
 
 class TrainingInterrupted(KeyboardInterrupt):

@@ -299,8 +299,8 @@ def list_runs(root: Path, log: Callable[[str], None] | None = None) -> list[dict
         raise NotFoundError(f"{root}: directory not found")
     rows = []
     for path in sorted(root.iterdir()):
-        if not path.is_dir() or path.name.endswith(PARTIAL_SUFFIX):
-            continue
+        if not path.is_dir() or path.name.endswith(PARTIAL_SUFFIX) or path.is_symlink():
+            continue  # a link (a study's best) is no new run
         if not any((path / name).exists() for name in (*RUN_FILES, MANIFEST)):
             continue
         try:

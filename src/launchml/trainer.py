@@ -55,6 +55,8 @@ CHECKPOINT = "checkpoint.safetensors"
 
 #: ``transform(batch, generator) -> batch``, applied to training batches only (augmentation)
 Transform = Callable[[Batch, torch.Generator], Batch]
+#: ``on_epoch_end(row)``: called with each epoch's history row (a tuner's pruner, a tracker)
+EpochHook = Callable[[dict[str, Any]], None]
 
 
 class _Loop(TypedDict):
@@ -85,6 +87,7 @@ def fit(
     history: list[dict[str, Any]] | None = None,
     transform: Transform | None = None,
     eval_batch_size: int = 512,
+    on_epoch_end: EpochHook | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``module`` in place; return (and fill ``history`` with) one dict per epoch.
 
@@ -97,6 +100,9 @@ def fit(
     resume: continue from the checkpoint in ``work_dir`` when there is one.
     transform: applied to each training batch with the epoch's generator (augmentation).
     eval_batch_size: the validation pass's batch size (``inference.batch_size``).
+    on_epoch_end: called with each epoch's row after validation and the checkpoint (on resume
+        first with the rows restored from the checkpoint); an exception it raises (a pruned
+        trial) stops training at once and propagates.
     """
     history = [] if history is None else history
     torch.set_num_threads(options.threads or os.cpu_count() or 1)
@@ -123,6 +129,9 @@ def fit(
     path = work_dir / CHECKPOINT if work_dir is not None else None
     if resume and path is not None and path.is_file():
         best = _restore(path, module, optimizer, loop, history, average)
+        if on_epoch_end is not None:
+            for restored in history:
+                on_epoch_end(restored)
 
     progress = None if quiet else _Progress()
     try:
@@ -190,6 +199,8 @@ def fit(
                 progress.end_epoch(row, metric)
             if path is not None:
                 _save(path, module, optimizer, loop, history, best, average)
+            if on_epoch_end is not None:
+                on_epoch_end(row)
     finally:
         if progress:
             progress.close()

@@ -8,6 +8,7 @@ progress or metrics themselves: they get a :class:`FitContext` and return number
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,7 +26,9 @@ class FitContext:
     ``labels`` are the class names in index order (``y`` values index into it). ``work_dir`` is a
     scratch directory inside the (not yet complete) run directory, for checkpoints. ``history``
     is filled by the model: one dict per epoch (``epoch``, ``train_loss``, ``val_loss``,
-    ``val_accuracy``, ...), written to ``history.csv``.
+    ``val_accuracy``, ...), written to ``history.csv``. ``on_epoch_end``, when set, is called
+    with each of those rows as soon as the epoch is done (the tuner's pruner, a tracker); it may
+    raise to stop training.
     """
 
     config: Config
@@ -34,6 +37,7 @@ class FitContext:
     quiet: bool = False
     resume: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None
 
 
 class Model(ABC):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -87,9 +88,14 @@ class Ensemble(Model):
             home = ctx.work_dir / f"member{index}"
             done = home / "fitted"
             member_ctx = FitContext(config, self.labels, home / "work", ctx.quiet, ctx.resume)
+            member_ctx.on_epoch_end = _tagged(ctx, index)
             if ctx.resume and done.is_dir():  # trained before the crash
                 member = member_cls.load(done, config, self.labels)
                 member_ctx.history = json.loads((done / HISTORY).read_text("utf-8"))
+                hook = member_ctx.on_epoch_end
+                if hook is not None:  # the hook sees every epoch, as after an engine resume
+                    for row in member_ctx.history:
+                        hook(row)
             else:
                 member_ctx.work_dir.mkdir(parents=True, exist_ok=True)
                 seed_everything(config.train.seed)  # as the pipeline does for a single run
@@ -170,3 +176,11 @@ def _save_finished(model: Model, history: list[dict], directory: Path) -> None:
     model.save(partial)
     (partial / HISTORY).write_text(json.dumps(history), encoding="utf-8")
     partial.rename(directory)
+
+
+def _tagged(ctx: FitContext, index: int) -> Callable[[dict[str, Any]], None] | None:
+    """``ctx.on_epoch_end`` seeing a member's rows as ``ctx.history`` will hold them."""
+    hook = ctx.on_epoch_end
+    if hook is None:
+        return None
+    return lambda row: hook({"member": index, **row})

@@ -13,7 +13,7 @@ import numpy as np
 import skops.io as sio
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, log_loss
+from sklearn.metrics import accuracy_score, f1_score, log_loss
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from launchml.artifacts import check_zip, damaged
@@ -104,7 +104,11 @@ class TfidfLogreg(Model):
             proba = self.predict_proba(val.inputs)
             row["val_loss"] = log_loss(y_val, proba, labels=every)
             row["val_accuracy"] = accuracy_score(y_val, proba.argmax(axis=1))
+            # over the classes present in y_val or the predictions, as the engine's macro_f1
+            row["val_macro_f1"] = f1_score(y_val, proba.argmax(axis=1), average="macro")
         ctx.history.append(row)
+        if ctx.on_epoch_end is not None:  # one fit, reported as its single "epoch"
+            ctx.on_epoch_end(row)
         return self
 
     def predict_proba(self, inputs: list[str] | np.ndarray) -> np.ndarray:

@@ -224,6 +224,7 @@ class TorchModel(Model):
             history=ctx.history,
             transform=transform,
             eval_batch_size=self.inference_options.batch_size,
+            on_epoch_end=ctx.on_epoch_end,
         )
         return self
 

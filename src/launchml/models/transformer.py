@@ -209,6 +209,7 @@ class Transformer(Model):
             quiet=ctx.quiet,
             resume=ctx.resume,
             eval_batch_size=self.inference_options.batch_size,
+            on_epoch_end=_staged(ctx, "head"),
         )
 
     def _fit_body(self, ids_train, y_train, ids_val, y_val, ctx):
@@ -240,6 +241,7 @@ class Transformer(Model):
                 quiet=ctx.quiet,
                 resume=ctx.resume,
                 eval_batch_size=self.inference_options.batch_size,
+                on_epoch_end=_staged(ctx, "finetune"),
             )
 
     def _body_inputs(
@@ -372,3 +374,11 @@ def load_hf_classifier(directory: Path) -> tuple[Any, Any]:
         )
         tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
     return model.eval(), tokenizer
+
+
+def _staged(ctx: FitContext, stage: str) -> engine.EpochHook | None:
+    """``ctx.on_epoch_end`` seeing the rows as ``ctx.history`` will hold them (with ``stage``)."""
+    hook = ctx.on_epoch_end
+    if hook is None:
+        return None
+    return lambda row: hook({"stage": stage, **row})
