@@ -147,7 +147,7 @@ class MlflowTracker(Tracker):
             try:
                 from mlflow.tracking import MlflowClient
             except ImportError:  # pragma: no cover - mlflow-skinny is a dependency
-                raise LaunchMLError(
+                raise InvalidConfigError(
                     "tracking.mlflow needs the mlflow package (pip install mlflow-skinny)"
                 ) from None
             if self.options.uri.startswith("file:"):

@@ -130,7 +130,7 @@ def tune(
     if worker:
         return result
     if result.counts["complete"] == 0:
-        raise LaunchMLError(_no_finished_trial(opened))
+        raise InvalidConfigError(_no_finished_trial(opened))
     _link_best(folder, result)
     from launchml.tuning.report import build_study_report
 
@@ -328,7 +328,7 @@ def _run_workers(
     workers = [subprocess.Popen(command) for _ in range(jobs)]
     codes = [worker.wait() for worker in workers]
     if any(codes):
-        raise LaunchMLError(f"{sum(1 for c in codes if c)} of {jobs} worker processes failed")
+        raise InvalidConfigError(f"{sum(1 for c in codes if c)} of {jobs} worker processes failed")
 
 
 def _parent_id(opened: Any, parent: Any) -> str | None:
