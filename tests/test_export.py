@@ -150,6 +150,27 @@ def test_int8_bundles_are_quantised_and_measured(key: str, workspace: Path) -> N
     proba = bundle.predict_proba(_probes(run))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
     assert [r["bundle"] for r in read_exports(run.path)][-1] == str(result.path.resolve())
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(graph)).graph.node}
+    if key == "cnn":  # static: int8 convolutions between Quantize/DequantizeLinear pairs
+        assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops and "ConvInteger" not in ops
+    else:  # dynamic: activations quantised per call
+        assert "DynamicQuantizeLinear" in ops or "DynamicQuantizeLSTM" in ops
+
+
+def test_image_calibration_is_a_sample_of_the_training_split(workspace: Path) -> None:
+    from launchml.data.load import load_splits
+    from launchml.exporter.guard import guard_data
+
+    run = _train(workspace, "cnn")
+    guard = guard_data(run, None)
+    splits = load_splits(run.config.data)
+    assert guard.source == "val" and guard.calibration is not None
+    assert len(guard.calibration) == min(256, len(splits.train))
+    train = {image.tobytes() for image in splits.train.inputs}
+    assert all(image.tobytes() in train for image in guard.calibration)
+    assert guard_data(_train(workspace, "transformer"), None).calibration is None
 
 
 def _perturbing_quantizer(source: Path, target: Path) -> None:

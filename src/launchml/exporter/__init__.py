@@ -152,7 +152,7 @@ def _build(
         figures["transformer_optimizer"] = optimizer_stats
     final_proba = fp32_proba
     if quantize == "int8":
-        if quantize_members(entries, work, say):
+        if quantize_members(entries, work, guard, say):
             _write_bundle(run, work, entries, "int8", {})
             bundle = load_bundle(work, threads=threads)
             final_proba = bundle.proba_prepared(guard.inputs)

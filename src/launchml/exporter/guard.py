@@ -38,6 +38,8 @@ LATENCY_MAX = 100
 LATENCY_MIN = 10
 LATENCY_BUDGET_S = 3.0
 WARMUP = 3
+#: images that calibrate static int8 quantisation (activation ranges)
+CALIBRATION_SIZE = 256
 
 
 class ExportRefusedError(LaunchMLError):
@@ -54,6 +56,9 @@ class GuardData:
     inputs: list[str] | np.ndarray
     labels: list[str]
     source: str  # "val", "test" or the file given
+    #: images that set static int8 quantisation's activation ranges: a seeded sample of the
+    #: training split (not the images the guard then judges), None for text runs
+    calibration: np.ndarray | None = None
 
 
 def guard_data(run: Any, data: str | Path | None) -> GuardData:
@@ -63,7 +68,7 @@ def guard_data(run: Any, data: str | Path | None) -> GuardData:
         from launchml.evaluate import load_eval_data
 
         dataset, _notes = load_eval_data(run, data)
-        return GuardData(dataset.inputs, dataset.labels, str(data))
+        return GuardData(dataset.inputs, dataset.labels, str(data), _calibration(dataset.inputs))
     from launchml.data.load import load_splits
 
     try:
@@ -75,11 +80,20 @@ def guard_data(run: Any, data: str | Path | None) -> GuardData:
     for name in ("val", "test"):
         split = getattr(splits, name)
         if split is not None and len(split):
-            return GuardData(split.inputs, split.labels, name)
+            return GuardData(split.inputs, split.labels, name, _calibration(splits.train.inputs))
     raise InvalidInputError(
         f"{run.path}: the run has no validation or test split to check the export on; "
         "give labelled data with --data FILE"
     )
+
+
+def _calibration(inputs: list[str] | np.ndarray) -> np.ndarray | None:
+    """Up to CALIBRATION_SIZE images, a seeded random sample; None for texts."""
+    if not isinstance(inputs, np.ndarray) or len(inputs) == 0:
+        return None
+    rng = np.random.default_rng(0)
+    keep = np.sort(rng.choice(len(inputs), size=min(CALIBRATION_SIZE, len(inputs)), replace=False))
+    return inputs[keep]
 
 
 def accuracy(proba: np.ndarray, labels: list[str], names: list[str]) -> float:

@@ -14,7 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from launchml.exporter.graphs import export_member, optimize_transformer, quantize_int8
+from launchml.exporter.graphs import (
+    export_member,
+    optimize_transformer,
+    quantize_int8,
+    quantize_int8_static,
+)
 from launchml.exporter.guard import GuardData
 from launchml.exporter.sklearn_model import export_tfidf
 
@@ -115,17 +120,25 @@ def torch_scores(members: list[Any], inputs: list[str] | np.ndarray) -> list[np.
     return scores
 
 
-def quantize_members(entries: list[dict[str, Any]], work: Path, say: Callable[[str], None]) -> bool:
+def quantize_members(
+    entries: list[dict[str, Any]], work: Path, guard: GuardData, say: Callable[[str], None]
+) -> bool:
     """Replace every ONNX graph of a torch model by its int8 version; False when there was none
-    (a TF-IDF model: nothing to quantise)."""
+    (a TF-IDF model: nothing to quantise). Image graphs are quantised statically (activation
+    ranges calibrated on training images): dynamic int8 convolutions are slower than fp32 ones
+    in ONNX Runtime (docs/BENCHMARKS.md, "int8 for image models")."""
     done = False
     for entry in entries:
         if entry["runtime"] != "onnx" or entry["inputs"] == "texts":
             continue
-        say(f"quantising {entry['file']} to int8")
         graph = work / entry["file"]
         quantized = graph.with_name(graph.stem + ".int8.onnx")
-        quantize_int8(graph, quantized)
+        if entry["inputs"] == "images" and guard.calibration is not None:
+            say(f"quantising {entry['file']} to int8 (static, {len(guard.calibration)} images)")
+            quantize_int8_static(graph, quantized, guard.calibration)
+        else:
+            say(f"quantising {entry['file']} to int8")
+            quantize_int8(graph, quantized)
         shutil.move(quantized, graph)
         done = True
     return done
