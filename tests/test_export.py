@@ -146,13 +146,16 @@ def test_int8_bundles_are_quantised_and_measured(key: str, workspace: Path) -> N
     spec = json.loads((result.path / "bundle.json").read_text(encoding="utf-8"))
     assert spec["quantize"] == "int8"
     graph = result.path / "model.onnx"
-    assert graph.stat().st_size < (fp32 / "model.onnx").stat().st_size
+    if key != "lstm-word":  # that LSTM is so small that per-channel scales outweigh the saving
+        assert graph.stat().st_size < (fp32 / "model.onnx").stat().st_size
     proba = bundle.predict_proba(_probes(run))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
     assert [r["bundle"] for r in read_exports(run.path)][-1] == str(result.path.resolve())
     import onnx
 
-    ops = {node.op_type for node in onnx.load(str(graph)).graph.node}
+    model = onnx.load(str(graph))
+    ops = {node.op_type for node in model.graph.node}
+    assert any(w.data_type == onnx.TensorProto.INT8 for w in model.graph.initializer)
     if key == "cnn":  # static: int8 convolutions between Quantize/DequantizeLinear pairs
         assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops and "ConvInteger" not in ops
     else:  # dynamic: activations quantised per call
