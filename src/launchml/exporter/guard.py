@@ -68,7 +68,9 @@ def guard_data(run: Any, data: str | Path | None) -> GuardData:
         from launchml.evaluate import load_eval_data
 
         dataset, _notes = load_eval_data(run, data)
-        return GuardData(dataset.inputs, dataset.labels, str(data), _calibration(dataset.inputs))
+        return GuardData(
+            dataset.inputs, dataset.labels, str(data), calibration_sample(dataset.inputs)
+        )
     from launchml.data.load import load_splits
 
     try:
@@ -80,14 +82,16 @@ def guard_data(run: Any, data: str | Path | None) -> GuardData:
     for name in ("val", "test"):
         split = getattr(splits, name)
         if split is not None and len(split):
-            return GuardData(split.inputs, split.labels, name, _calibration(splits.train.inputs))
+            return GuardData(
+                split.inputs, split.labels, name, calibration_sample(splits.train.inputs)
+            )
     raise InvalidInputError(
         f"{run.path}: the run has no validation or test split to check the export on; "
         "give labelled data with --data FILE"
     )
 
 
-def _calibration(inputs: list[str] | np.ndarray) -> np.ndarray | None:
+def calibration_sample(inputs: list[str] | np.ndarray) -> np.ndarray | None:
     """Up to CALIBRATION_SIZE images, a seeded random sample; None for texts."""
     if not isinstance(inputs, np.ndarray) or len(inputs) == 0:
         return None
