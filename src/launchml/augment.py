@@ -62,6 +62,6 @@ def random_affine(
             torch.stack([sin * flip, cos, shift_y], dim=1),
         ],
         dim=1,
-    ).to(images.dtype)
+    ).to(images.device, images.dtype)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

@@ -34,7 +34,8 @@ def write_checkpoint(path: Path, groups: dict[str, dict[str, torch.Tensor]], sta
     for group, tensors in groups.items():
         for name, tensor in tensors.items():
             # safetensors refuses tensors that share memory or are not contiguous: copy them
-            flat[f"{group}/{name}"] = tensor.detach().contiguous().clone()
+            # (to the CPU: a checkpoint of a GPU run is read anywhere)
+            flat[f"{group}/{name}"] = tensor.detach().to("cpu", copy=True).contiguous()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     save_file(flat, str(tmp), metadata={_STATE_KEY: json.dumps(state)})

@@ -7,6 +7,7 @@ exit with status 2, without a traceback.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -112,17 +113,39 @@ def train_command(
     resume: Annotated[Path | None, typer.Option(help="Continue this interrupted run.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     mlflow: MlflowOption = None,
+    nproc: Annotated[
+        int | None,
+        typer.Option(
+            help="Train in N processes on this machine (torchrun, data-parallel; "
+            "train.batch_size stays the global batch)."
+        ),
+    ] = None,
 ) -> None:
     """Train a model; prints metrics, and the run directory on the last line."""
+    from launchml import distributed
     from launchml.config import load_config
     from launchml.pipeline import TrainingInterrupted, train
 
     resolved = load_config(config, [*(set_ or []), *_mlflow_override(mlflow)])
     if resume is not None and out is not None:
         raise InvalidInputError("--out and --resume: give one; --resume continues the run in place")
+    if nproc is not None and (nproc != 1 or distributed.launched()):
+        from launchml.launch import run_local
+
+        args = ["train", str(config), *(f"--set={item}" for item in set_ or [])]
+        args += [f"--out={out}"] if out is not None else []
+        args += [f"--resume={resume}"] if resume is not None else []
+        args += ["--quiet"] if quiet else []
+        args += [f"--mlflow={mlflow}"] if mlflow is not None else []
+        status = run_local(nproc, args)
+        if status:
+            raise typer.Exit(status)
+        return
     try:
         run = train(resolved, out=out, resume=resume, quiet=quiet, log=_warn)
     except TrainingInterrupted as stop:
+        if not distributed.session().is_main:
+            raise typer.Exit(130) from None
         if stop.kept:
             again = ["launchml", "train", str(config)]
             again += [arg for item in set_ or [] for arg in ("--set", item)]
@@ -131,6 +154,8 @@ def train_command(
         else:
             _warn("interrupted before the first checkpoint; nothing was kept")
         raise typer.Exit(130) from None
+    if not distributed.session().is_main:
+        return  # rank 0 reports
     for split, metrics in run.metrics.items():
         typer.echo(
             f"{split}: accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
@@ -478,15 +503,25 @@ _register_optional_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user errors become one ``error:`` line and exit status 2."""
+    """Console entry point: user errors become one ``error:`` line and exit status 2 (under
+    torchrun printed by rank 0 only: every process stops on the same error)."""
     try:
         app(args=argv)
     except LaunchMLError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":
+            print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:  # Ctrl-C outside training (which says how to resume)
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except RuntimeError as exc:
+        if type(exc).__name__ not in ("DistBackendError", "DistNetworkError", "DistStoreError"):
+            raise
+        # a process of a torchrun group died (or the network failed): no traceback per process
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        rank = os.environ.get("RANK", "?")
+        print(f"error: process {rank} lost the other training processes ({first})", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -246,7 +246,9 @@ class TransformerConfig(_Section):
         description="fine-tuning: run the frozen embeddings + lowest freeze_layers layers once "
         "per text (without their dropout) and train only the layers above; faster",
     )
-    precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16: CPU autocast")
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="bf16: autocast the encoder in training and prediction (CPU or GPU)"
+    )
     bucket: bool = Field(True, description="length-bucketed training batches")
     warm_start_epochs: int = Field(10, ge=1, description="two_stage: head-only epochs")
     warm_start_lr: float = Field(3e-3, gt=0.0, description="two_stage: head-only lr")
@@ -316,7 +318,19 @@ class TrainConfig(_Section):
     batch_size: int = Field(32, ge=1)
     lr: float = Field(1e-3, gt=0.0, description="peak learning rate")
     seed: int = 0
-    threads: int | None = Field(None, ge=1, description="torch threads; default: all cores")
+    threads: int | None = Field(
+        None, ge=1, description="torch threads per process; default: the cores / local processes"
+    )
+    device: str = Field(
+        "auto",
+        pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+        description="auto (CUDA when available), cpu, cuda, cuda:N; under torchrun each process "
+        "takes the GPU of its LOCAL_RANK",
+    )
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto",
+        description="autocast of training steps; auto: bf16 (or fp16) on CUDA, fp32 on the CPU",
+    )
     optimizer: Literal["adamw", "adam", "sgd"] = "adamw"
     weight_decay: float = Field(0.01, ge=0.0)
     momentum: float = Field(0.9, ge=0.0, lt=1.0, description="SGD momentum")
@@ -348,6 +362,12 @@ class InferenceConfig(_Section):
     )
     threads: int | None = Field(
         None, ge=1, description="threads for prediction (torch, ONNX Runtime); None: as they are"
+    )
+    device: str | None = Field(
+        None,
+        pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+        description="where prediction runs (auto, cpu, cuda, cuda:N); None: as train.device, "
+        "on the CPU when that names CUDA and there is none",
     )
 
 

@@ -2,6 +2,12 @@
 
 Reads top to bottom: resolve the config, load and check the data (before anything is written),
 build the model, fit it inside ``RUN.partial/``, evaluate, write the artifact, rename into place.
+
+Under ``torchrun`` (``launchml train --nproc N``) every process runs this function: all load the
+data and train together (:mod:`launchml.distributed`), but only rank 0 checks, prepares, writes
+and finishes the run directory (its refusals reach the others, which stop with the same error);
+the others wait for it and then load the same finished run. The run directory must therefore
+be on storage every node sees (one machine always does).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from launchml import __version__, tracking
+from launchml import __version__, distributed, tracking
 from launchml.artifacts import read_json, read_run_config
 from launchml.config import Config, load_config
 from launchml.data.dataset import Dataset
@@ -70,6 +76,9 @@ def train(
     """
     if not isinstance(config, Config):
         config = load_config(config)
+    session = distributed.setup(config.train.device)  # under torchrun: join the group
+    if not session.is_main:  # one voice, one writer and one tracker: rank 0
+        quiet, log, tracker, on_epoch_end = True, None, Tracker(), None
     tracker = tracker or tracking.for_config(config)
     with tracker:
         run = _train(config, out, resume, quiet, log, _both(tracker.log_epoch, on_epoch_end))
@@ -86,11 +95,13 @@ def _train(
     on_epoch_end: Callable[[dict[str, Any]], None],
 ) -> Run:
     started = time.perf_counter()
+    session = distributed.session()
     say = log or (lambda line: None)
     check_machine_limits(config)
-    final = _final_path(config, out, resume)  # checked before the data are read
-    if resume is not None:
-        _check_resumable(final, config)  # before the data are read: the cheap refusals first
+    # checked before the data are read; by rank 0 (e.g. the default run name is its clock's)
+    final = distributed.on_main(lambda: _final_path(config, out, resume))
+    if resume is not None:  # before the data are read: the cheap refusals first
+        distributed.on_main(lambda: _check_resumable(final, config))
 
     splits = load_splits(config.data)
     for note in splits.notes:
@@ -106,23 +117,30 @@ def _train(
     sources = data_fingerprints(config)
     loaded = time.perf_counter()
 
-    if resume is not None:
-        work = _check_same_data(final, sources)
-    else:
-        work = _create_partial(final, config, sources)
+    work = distributed.on_main(
+        lambda: _check_same_data(final, sources)
+        if resume is not None
+        else _create_partial(final, config, sources)
+    )
+    finishing = False
     try:
-        write_labels(work / "labels.json", splits.labels)
+        if session.is_main:
+            write_labels(work / "labels.json", splits.labels)
         seed_everything(config.train.seed)
         ctx = FitContext(
             config, splits.labels, work / "work", quiet=quiet, resume=resume is not None
         )
         ctx.on_epoch_end = on_epoch_end
-        ctx.work_dir.mkdir(exist_ok=True)
+        if session.is_main:
+            ctx.work_dir.mkdir(exist_ok=True)
         y_train = encode_labels(splits.train, splits.labels)
         y_val = encode_labels(splits.val, splits.labels) if splits.val else None
         model.fit(splits.train, y_train, splits.val, y_val, ctx)
         fitted = time.perf_counter()
-
+        if not session.is_main:  # rank 0 evaluates and writes; the others wait for the result
+            distributed.follow_main()
+            return Run.load(final)
+        finishing = True
         metrics = {
             name: classification_metrics(
                 data.labels, model.predict_proba(data.inputs), splits.labels
@@ -142,8 +160,11 @@ def _train(
         }
         write_json(work / "meta.json", _meta(config, splits, timings, sources))
         finish_run(work, final)  # writes manifest.json last, then renames
+        distributed.report(None)
     except BaseException as exc:
-        kept = _after_failure(work, resumed=resume is not None)
+        if finishing:
+            distributed.report(exc)
+        kept = _after_failure(work, resumed=resume is not None) if session.is_main else True
         if isinstance(exc, KeyboardInterrupt):
             raise TrainingInterrupted(final, kept) from None
         raise

@@ -160,10 +160,17 @@ class Run:
         }
 
     @classmethod
-    def load(cls, path: str | Path) -> Run:
-        """Load a finished run, after :func:`check_run_dir` found it whole and unaltered."""
+    def load(cls, path: str | Path, device: str | None = None) -> Run:
+        """Load a finished run, after :func:`check_run_dir` found it whole and unaltered;
+        ``device`` (auto, cpu, cuda, cuda:N) overrides where it predicts (default:
+        ``inference.device``, else the run's ``train.device``, the CPU when that is absent)."""
         path = Path(path)
         config, labels, metrics, meta = _checked_run(path, digests=True)
+        if device is not None:
+            from launchml.devices import resolve_device
+
+            resolve_device(device, "device")  # a clear error for a name or GPU that is not there
+            config.inference.device = device
         try:
             model = get_model_class(config.model.type).load(path, config, labels)
         except DamagedArtifactError:

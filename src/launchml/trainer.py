@@ -25,6 +25,16 @@ Because the data order, the augmentation and dropout of an epoch derive only fro
 ``(seed, epoch)`` and the checkpoint holds everything else, a run killed at any moment and resumed
 ends with exactly the weights of an uninterrupted run (same thread count).
 
+Devices and processes are a layer around the loop, not a second loop: the module and each batch
+move to ``train.device`` (:mod:`launchml.devices`, with autocast per ``train.precision``), and
+under ``torchrun`` (:mod:`launchml.distributed`) every process takes its share of each global
+batch, the module is wrapped in ``DistributedDataParallel``, and only rank 0 writes checkpoints
+and progress. Each process's loss is its examples' summed loss over the whole batch's
+normaliser, times the number of processes (DDP averages gradients), so the gradient is that of
+the global batch's mean loss: N processes follow one process's trajectory up to floating-point
+rounding, except for what each process draws at random for its own examples (dropout,
+augmentation) and batch-norm statistics on the CPU.
+
 Example::
 
     history = fit(module, TensorInputs(x), y, TensorInputs(x_val), y_val, config.train,
@@ -35,7 +45,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -48,7 +57,9 @@ from torch import nn
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from launchml import checkpoint as ckpt
+from launchml import distributed
 from launchml.config import TrainConfig
+from launchml.devices import autocast, autocast_dtype, grad_scaler, resolve_device, to_device
 from launchml.inference.batching import Batch, Inputs, TensorInputs, predict_logits
 
 CHECKPOINT = "checkpoint.safetensors"
@@ -105,14 +116,24 @@ def fit(
         trial) stops training at once and propagates.
     """
     history = [] if history is None else history
-    torch.set_num_threads(options.threads or os.cpu_count() or 1)
+    session = distributed.session()
+    torch.set_num_threads(options.threads or distributed.default_threads())
     _seed_everything(options.seed)
-    n_classes = _n_classes(module, train)
+    device = resolve_device(options.device)
+    module.to(device)
+    amp = autocast_dtype(device, options.precision)
+    scaler = grad_scaler(device, amp)
+    n_classes = _n_classes(module, train, device)
     targets = torch.as_tensor(y_train, dtype=torch.long)
     val_targets = torch.as_tensor(y_val, dtype=torch.long) if y_val is not None else None
     has_val = val is not None and len(val) > 0
     weight = _class_weights(options, y_train, n_classes)
-    criterion = nn.CrossEntropyLoss(weight=weight, label_smoothing=options.label_smoothing)
+    # summed over this process's examples, divided by the whole batch's normaliser (below)
+    criterion = nn.CrossEntropyLoss(
+        weight=None if weight is None else weight.to(device),
+        label_smoothing=options.label_smoothing,
+        reduction="sum",
+    )
     optimizer = _optimizer(module, options)
     average = WeightAverage(module, options.ema_decay) if options.ema_decay else None
     n_batches = math.ceil(len(train) / options.batch_size)
@@ -127,58 +148,81 @@ def fit(
                    "plateau_bad": 0}  # fmt: skip
     best: dict[str, torch.Tensor] | None = None
     path = work_dir / CHECKPOINT if work_dir is not None else None
-    if resume and path is not None and path.is_file():
-        best = _restore(path, module, optimizer, loop, history, average)
+    if resume and path is not None and distributed.agree(path.is_file()):
+        best = _restore(path, module, optimizer, loop, history, average, scaler)
         if on_epoch_end is not None:
             for restored in history:
                 on_epoch_end(restored)
+    probe = to_device(train.batch(torch.arange(min(2, len(train)))), device)
+    net = distributed.wrap(module, device, probe)  # DDP under torchrun, else module itself
 
-    progress = None if quiet else _Progress()
+    progress = None if quiet or not session.is_main else _Progress()
     try:
         while loop["epoch"] < options.epochs and not loop["stopped"]:
             epoch = loop["epoch"] + 1
             started = time.perf_counter()
             # Everything random in this epoch derives from (seed, epoch): exact resumes.
-            torch.manual_seed(options.seed * 1_000_003 + epoch)
+            # Dropout differs per process (each draws for its own examples).
+            torch.manual_seed(options.seed * 1_000_003 + epoch + 7_919 * session.rank)
             generator = torch.Generator().manual_seed(options.seed + epoch)
             epoch_order = getattr(train, "epoch_order", None)
             if epoch_order is not None:
                 order = epoch_order(generator, options.batch_size)
             else:
                 order = torch.randperm(len(train), generator=generator)
+            # after the order, the same for every process: each augments its own examples
+            augment = generator if not session.active else _process_generator(options, epoch)
             if progress:
                 progress.start_epoch(epoch, options.epochs, len(train))
             module.train()
             total_loss, seen = 0.0, 0
             for b in range(n_batches):
                 index = order[b * options.batch_size : (b + 1) * options.batch_size]
-                batch = train.batch(index)
+                local, share = distributed.shard(index), 1.0
+                if len(local) == 0:  # fewer examples than processes: a step that adds nothing
+                    local, share = index[:1], 0.0
+                stepping = (b + 1) % options.accumulate == 0 or b + 1 == n_batches
+                normaliser = len(index) if weight is None else float(weight[targets[index]].sum())
+                batch = to_device(train.batch(local), device)
                 if transform is not None:
-                    batch = transform(batch, generator)
-                loss = criterion(module(*batch), targets[index])
-                (loss / options.accumulate).backward()
-                if (b + 1) % options.accumulate == 0 or b + 1 == n_batches:
+                    batch = transform(batch, augment)
+                with distributed.no_sync(net, skip=not stepping):
+                    with autocast(device, amp):
+                        summed = criterion(net(*batch), targets[local].to(device))
+                    loss = summed * (share / normaliser)
+                    scaled = loss * (session.world / options.accumulate)
+                    (scaler.scale(scaled) if scaler is not None else scaled).backward()
+                if stepping:
                     factor = _lr_factor(options, loop["step"], total_steps)
                     lr = options.lr * loop["lr_scale"] * factor
                     for group in optimizer.param_groups:
                         group["lr"] = lr * group.get("lr_scale", 1.0)
+                    if scaler is not None:
+                        scaler.unscale_(optimizer)
                     if options.grad_clip is not None:
                         nn.utils.clip_grad_norm_(module.parameters(), options.grad_clip)
-                    optimizer.step()
+                    if scaler is not None:
+                        scaler.step(optimizer)
+                        scaler.update()
+                    else:
+                        optimizer.step()
                     optimizer.zero_grad(set_to_none=True)
                     if average is not None:
                         average.update(loop["step"])
                     loop["step"] += 1
+                # this process's part of the batch's mean loss, times the batch size
                 total_loss += loss.item() * len(index)
                 seen += len(index)
-                if progress:
-                    progress.advance(len(index), total_loss / seen)
+                if progress:  # rank 0's share, scaled up: an estimate until the epoch ends
+                    progress.advance(len(index), total_loss * session.world / seen)
+            (total_loss,) = distributed.all_sum([total_loss])
+            distributed.sync_buffers(module)
             row: dict[str, Any] = {"epoch": epoch, "train_loss": total_loss / max(seen, 1)}
             # validation scores, and a best epoch keeps, the averaged weights (no val: no swap)
             with average.applied() if average is not None and has_val else contextlib.nullcontext():
                 if has_val:
                     assert val is not None and val_targets is not None
-                    row.update(evaluate(module, val, val_targets, eval_batch_size))
+                    row.update(evaluate(module, val, val_targets, eval_batch_size, n_classes))
                 score = sign * row[metric]
                 improved = loop["best_score"] is None or score < loop["best_score"] - stop.min_delta
                 if improved and has_val:
@@ -197,13 +241,14 @@ def fit(
             loop["epoch"] = epoch
             if progress:
                 progress.end_epoch(row, metric)
-            if path is not None:
-                _save(path, module, optimizer, loop, history, best, average)
+            if path is not None and session.is_main:
+                _save(path, module, optimizer, loop, history, best, average, scaler)
             if on_epoch_end is not None:
                 on_epoch_end(row)
     finally:
         if progress:
             progress.close()
+    del net  # DDP's gradient hooks go with it
     if best is not None:  # the weights of the best epoch, not the last one
         module.load_state_dict(best)
     elif average is not None:
@@ -212,11 +257,42 @@ def fit(
     return history
 
 
+def _process_generator(options: TrainConfig, epoch: int) -> torch.Generator:
+    """This process's own random stream for the epoch (augmentation under torchrun)."""
+    rank = distributed.session().rank
+    return torch.Generator().manual_seed((options.seed + epoch) * 1_000_033 + rank)
+
+
+class _Rows:
+    """Rows ``[start, stop)`` of some inputs (this process's share of the validation set)."""
+
+    def __init__(self, inputs: Inputs, start: int, stop: int) -> None:
+        self.inputs, self.start, self.stop = inputs, start, stop
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def batch(self, index: torch.Tensor) -> Batch:
+        return self.inputs.batch(index + self.start)
+
+
 def evaluate(
-    module: nn.Module, inputs: Inputs, targets: torch.Tensor, batch_size: int = 512
+    module: nn.Module,
+    inputs: Inputs,
+    targets: torch.Tensor,
+    batch_size: int = 512,
+    n_classes: int | None = None,
 ) -> dict[str, float]:
-    """``val_loss`` (plain cross-entropy), ``val_accuracy`` and ``val_macro_f1``."""
-    logits = predict_logits(module, inputs, batch_size)
+    """``val_loss`` (plain cross-entropy), ``val_accuracy`` and ``val_macro_f1``.
+
+    Under torchrun each process scores a contiguous share and the logits are gathered, so every
+    process gets the same figures (``n_classes`` then gives the width of an empty share).
+    """
+    start, stop = distributed.share(len(inputs))
+    logits = predict_logits(module, _Rows(inputs, start, stop), batch_size)
+    if len(logits) == 0 and n_classes is not None:
+        logits = torch.empty(0, n_classes)
+    logits = distributed.gather_rows(logits, len(inputs))
     predicted = logits.argmax(1)
     n_classes = logits.shape[1]
     return {
@@ -295,11 +371,11 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _n_classes(module: nn.Module, train: Inputs) -> int:
+def _n_classes(module: nn.Module, train: Inputs, device: torch.device) -> int:
     with torch.no_grad():
         was_training = module.training
         module.eval()
-        n = module(*train.batch(torch.arange(min(2, len(train))))).shape[1]
+        n = module(*to_device(train.batch(torch.arange(min(2, len(train)))), device)).shape[1]
         module.train(was_training)
     return int(n)
 
@@ -392,6 +468,7 @@ def _save(
     history: list[dict[str, Any]],
     best: dict[str, torch.Tensor] | None,
     average: WeightAverage | None,
+    scaler: Any = None,
 ) -> None:
     optim_tensors, optim_rest = ckpt.split_optimizer_state(optimizer)
     rng_tensors, rng_rest = ckpt.rng_state()
@@ -401,6 +478,8 @@ def _save(
     if average is not None:
         groups["ema"] = average.state_dict()
     state = {"loop": loop, "history": history, "optim": optim_rest, "rng": rng_rest}
+    if scaler is not None:  # fp16 loss scaling: the scale and its growth counter
+        state["scaler"] = scaler.state_dict()
     ckpt.write_checkpoint(path, groups, state)
 
 
@@ -411,6 +490,7 @@ def _restore(
     loop: _Loop,
     history: list[dict[str, Any]],
     average: WeightAverage | None,
+    scaler: Any = None,
 ) -> dict[str, torch.Tensor] | None:
     groups, state = ckpt.read_checkpoint(path)
     module.load_state_dict(groups["model"])
@@ -425,6 +505,8 @@ def _restore(
         average.load_state_dict(groups["ema"])
     optimizer.load_state_dict(ckpt.join_optimizer_state(groups.get("optim", {}), state["optim"]))
     ckpt.set_rng_state(groups["rng"], state["rng"])
+    if scaler is not None and "scaler" in state:
+        scaler.load_state_dict(state["scaler"])
     loop.update(state["loop"])
     history[:] = state["history"]
     return groups.get("best")

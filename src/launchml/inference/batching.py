@@ -5,6 +5,8 @@ indices (``batch(index) -> tuple of tensors``); the training engine (:mod:`launc
 reads the same objects. :func:`predict_logits` scores them in fixed-size batches;
 :func:`sorted_logits` first sorts token sequences by length so that a batch pads only to its own
 longest text (transformers, where padding costs attention), and returns rows in input order.
+Batches are built on the CPU and moved to the module's device (:mod:`launchml.devices`);
+results come back on the CPU.
 
 Example::
 
@@ -21,6 +23,8 @@ from typing import Protocol
 import numpy as np
 import torch
 from torch import nn
+
+from launchml.devices import module_device, to_device
 
 Batch = tuple[torch.Tensor, ...]
 
@@ -136,10 +140,16 @@ def use_threads(threads: int | None) -> None:
 
 @torch.inference_mode()
 def predict_logits(module: nn.Module, inputs: Inputs, batch_size: int = 512) -> torch.Tensor:
-    """Logits for every example of ``inputs``, in order, in evaluation mode."""
+    """Logits for every example of ``inputs``, in order, in evaluation mode, on the CPU (the
+    batches go to the module's device and back)."""
     module.eval()
+    device = module_device(module)
     outputs = [
-        module(*inputs.batch(torch.arange(start, min(start + batch_size, len(inputs)))))
+        module(
+            *to_device(
+                inputs.batch(torch.arange(start, min(start + batch_size, len(inputs)))), device
+            )
+        ).cpu()
         for start in range(0, len(inputs), batch_size)
     ]
     return torch.cat(outputs) if outputs else torch.empty(0, 0)
@@ -152,9 +162,10 @@ def sorted_outputs(
     """``module(ids, mask)`` for every sequence, batched by length, rows in input order;
     ``width`` is the output's size (for an empty input)."""
     module.eval()
+    device = module_device(module)
     chunks, positions = [], []
     for rows, ids, mask in sorted_batches(sequences, pad_id, batch_size):
-        chunks.append(module(ids, mask))
+        chunks.append(module(*to_device((ids, mask), device)).cpu())
         positions.extend(rows)
     if not chunks:
         return torch.empty(0, width)

@@ -128,7 +128,7 @@ class SentenceEncoder(nn.Module):
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         key = "inputs_embeds" if ids.is_floating_point() else "input_ids"
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.autocast(ids.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             hidden = self.body(**{key: ids}, attention_mask=mask).last_hidden_state
         return pool(hidden, mask, self.pooling, self.normalize)
 

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from launchml import distributed
 from launchml.artifacts import damaged, read_json, require_dir
 from launchml.config import Config
 from launchml.data.dataset import Dataset, Kind
@@ -89,7 +90,8 @@ class Ensemble(Model):
             done = home / "fitted"
             member_ctx = FitContext(config, self.labels, home / "work", ctx.quiet, ctx.resume)
             member_ctx.on_epoch_end = _tagged(ctx, index)
-            if ctx.resume and done.is_dir():  # trained before the crash
+            # rank 0 decides and writes (under torchrun all processes train each member)
+            if distributed.agree(ctx.resume and done.is_dir()):  # trained before the crash
                 member = member_cls.load(done, config, self.labels)
                 member_ctx.history = json.loads((done / HISTORY).read_text("utf-8"))
                 hook = member_ctx.on_epoch_end
@@ -97,11 +99,13 @@ class Ensemble(Model):
                     for row in member_ctx.history:
                         hook(row)
             else:
-                member_ctx.work_dir.mkdir(parents=True, exist_ok=True)
+                if distributed.session().is_main:
+                    member_ctx.work_dir.mkdir(parents=True, exist_ok=True)
                 seed_everything(config.train.seed)  # as the pipeline does for a single run
                 member = member_cls.from_config(config, self.labels)
                 member.fit(train, y_train, val, y_val, member_ctx)
-                _save_finished(member, member_ctx.history, done)
+                if distributed.session().is_main:
+                    _save_finished(member, member_ctx.history, done)
             ctx.history.extend({"member": index, **row} for row in member_ctx.history)
             self.members_.append(member)
         return self

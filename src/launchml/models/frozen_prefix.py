@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from launchml.devices import module_device, to_device
 from launchml.inference.batching import PaddedBatches, sorted_batches
 from launchml.models.hf_encoder import Bucketed
 
@@ -76,12 +77,14 @@ def encode_prefix(
     hidden)`` tensor per sequence, in input order (eval mode: no dropout)."""
     was_training = net.training
     net.eval()
+    device = module_device(net)
     out: list[torch.Tensor] = [torch.empty(0)] * len(sequences)
     with layer_slice(net, 0, layers):
         for rows, ids, mask in sorted_batches(sequences, pad_id, batch_size):
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=net.bf16):
+            ids, mask = to_device((ids, mask), device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=net.bf16):
                 hidden = net.body(input_ids=ids, attention_mask=mask).last_hidden_state
-            hidden = hidden.float()
+            hidden = hidden.float().cpu()
             for row, position in enumerate(rows):
                 out[position] = hidden[row, : len(sequences[position])].clone()
     net.train(was_training)

@@ -172,7 +172,7 @@ class TransformerNet(nn.Module):
 
     @property
     def bf16(self) -> bool:
-        """bf16 CPU autocast, for the encoder and the head."""
+        """bf16 autocast (on the inputs' device), for the encoder and the head."""
         return self.encoder.bf16
 
     @bf16.setter
@@ -182,7 +182,7 @@ class TransformerNet(nn.Module):
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Logits for token ids ``(batch, tokens)``, or for hidden states ``(batch, tokens,
         hidden)`` that skip the embeddings (see ``frozen_prefix.layer_slice``)."""
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.autocast(ids.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             if self.pooling == "cls":
                 logits = self.hf(**_inputs(ids), attention_mask=mask).logits
             else:

@@ -66,7 +66,7 @@ class LSTMNet(nn.Module):
             pooled = torch.cat(list(h_n[-self.directions :]), dim=1)
         else:
             padded, _ = pad_packed_sequence(outputs, batch_first=True)  # (B, T_max, H * dirs)
-            steps = torch.arange(padded.shape[1])
+            steps = torch.arange(padded.shape[1], device=padded.device)
             mask = (steps[None, :] < lengths[:, None]).unsqueeze(2)
             parts = []
             if self.pooling in ("max", "max_mean"):

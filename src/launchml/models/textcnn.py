@@ -56,7 +56,7 @@ class TextCNNNet(nn.Module):
         for k, conv in zip(self.kernel_sizes, self.convs, strict=True):
             maps = F.relu(conv(x))  # (B, filters, T - k + 1)
             n_windows = (lengths - k + 1).clamp(min=1)
-            valid = torch.arange(maps.shape[2])[None, :] < n_windows[:, None]
+            valid = torch.arange(maps.shape[2], device=maps.device)[None, :] < n_windows[:, None]
             pooled.append(maps.masked_fill(~valid[:, None, :], float("-inf")).amax(2))
         return self.out(self.dropout(torch.cat(pooled, dim=1)))
 

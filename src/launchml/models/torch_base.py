@@ -35,6 +35,7 @@ from launchml.augment import Augment
 from launchml.config import Config, InferenceConfig, TrainConfig, VocabConfig
 from launchml.data.dataset import Dataset
 from launchml.data.vocab import WordVocab, load_wordpiece
+from launchml.devices import inference_device
 from launchml.errors import DamagedArtifactError, InvalidConfigError, InvalidInputError
 from launchml.inference.batching import (
     ImageInputs,
@@ -321,7 +322,7 @@ class TorchModel(Model):
     def save(self, directory: Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().contiguous() for k, v in self.module_.state_dict().items()}
+        state = {k: v.detach().cpu().contiguous() for k, v in self.module_.state_dict().items()}
         save_file(state, str(directory / WEIGHTS))
         (directory / SPEC).write_text(json.dumps(self.spec_, indent=2), encoding="utf-8")
         if self.spec_["kind"] == "text":
@@ -369,5 +370,5 @@ class TorchModel(Model):
         model.spec_ = spec
         model.module_ = model.build_module(spec)
         model.module_.load_state_dict(load_file(str(directory / WEIGHTS)))
-        model.module_.eval()
+        model.module_.to(inference_device(config.train.device, config.inference.device)).eval()
         return model

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -35,11 +34,13 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from launchml import distributed
 from launchml import trainer as engine
 from launchml.artifacts import check_hf_dir, damaged, read_json, safetensors_shapes
 from launchml.config import Config, InferenceConfig, TrainConfig, TransformerConfig
 from launchml.data.dataset import Dataset, Kind
 from launchml.data.vocab import load_wordpiece
+from launchml.devices import inference_device
 from launchml.errors import DamagedArtifactError, InvalidConfigError
 from launchml.inference.batching import (
     PaddedBatches,
@@ -132,7 +133,7 @@ class Transformer(Model):
             )
         options = self.options
         source = resolve_pretrained(options.pretrained)
-        torch.set_num_threads(self.train_options.threads or os.cpu_count() or 1)
+        torch.set_num_threads(self.train_options.threads or distributed.default_threads())
         with quiet_transformers():
             self.tokenizer_ = load_wordpiece(source)
         torch.manual_seed(self.train_options.seed)  # the new head's initial weights
@@ -193,8 +194,9 @@ class Transformer(Model):
             key = cache_key(identity, settings, ids)
             return cached_features(self.module_, ids, pad, key, cache_dir, self.cache_stats_)
 
-        f_train = features(ids_train)
-        f_val = features(ids_val) if ids_val else None
+        with distributed.main_first():  # under torchrun: rank 0 fills the cache, the rest read
+            f_train = features(ids_train)
+            f_val = features(ids_val) if ids_val else None
         head = self.module_.head()
         if stage.threads is None:  # one small matrix: a second thread only adds sync overhead
             stage = stage.model_copy(update={"threads": 1})
@@ -304,7 +306,8 @@ class Transformer(Model):
             net.hf.save_pretrained(str(target), safe_serialization=True)
             self.tokenizer_.save_pretrained(str(target))
         if net.pooling == "mean":
-            head = {k: v.detach().contiguous() for k, v in net.classifier.state_dict().items()}
+            weights = net.classifier.state_dict()
+            head = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
             save_file(head, str(directory / HEAD))
         spec = {**self.spec_, "feature_cache": getattr(self, "cache_stats_", {})}
         (directory / SPEC).write_text(json.dumps(spec, indent=2), encoding="utf-8")
@@ -357,7 +360,7 @@ class Transformer(Model):
         if pooling == "mean":
             net.classifier.load_state_dict(load_file(str(directory / HEAD)))
         net.bf16 = model.options.precision == "bf16"
-        net.eval()
+        net.to(inference_device(config.train.device, config.inference.device)).eval()
         model.module_, model.spec_ = net, spec
         with quiet_transformers():
             model.tokenizer_ = load_wordpiece(source)
