@@ -308,34 +308,97 @@ def compare_command(
 
 @app.command("predict")
 def predict_command(
-    run: Annotated[Path, typer.Argument(help="A finished run directory.")],
+    run: Annotated[Path, typer.Argument(help="A finished run or an exported bundle directory.")],
     text: Annotated[
         str | None, typer.Argument(help="One text (or image path) to classify.")
     ] = None,
     input_file: Annotated[
         Path | None,
-        typer.Option("--input", help="A file with one text (or image path) per line."),
+        typer.Option(
+            "--input",
+            help="A table (CSV, TSV, JSONL, Parquet) or a text file with one input per line.",
+        ),
     ] = None,
-    top: Annotated[int, typer.Option(help="How many labels to show per input.")] = 3,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Write the predictions here (.csv or .parquet), streamed in chunks."),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto (by extension)|csv|tsv|jsonl|parquet|text")
+    ] = "auto",
+    column: Annotated[
+        str | None, typer.Option(help="The column to score (default: as in training).")
+    ] = None,
+    keep: Annotated[
+        list[str] | None, typer.Option(help="Copy this input column into --output (repeatable).")
+    ] = None,
+    top: Annotated[int, typer.Option(help="How many labels to give per input.")] = 3,
+    nproc: Annotated[int, typer.Option(help="Score with N processes.")] = 1,
+    chunk_rows: Annotated[int, typer.Option(help="Rows read and scored at a time.")] = 10_000,
+    device: Annotated[
+        str | None, typer.Option(help="auto, cpu, cuda or cuda:N (default: the run's setting).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Predict labels (the user's strings) with their probabilities."""
-    from launchml.predict import read_input_lines, top_predictions
-    from launchml.runs import Run
+    """Predict labels (the user's strings) with their probabilities.
+
+    With --output, every row of --input is scored into a CSV or Parquet file as it is read
+    (flat memory, a progress bar on stderr); without it the predictions are printed.
+    """
+    from launchml.predict import top_predictions
+    from launchml.scoring import iter_scored, score_file
+    from launchml.scoring.score import load_predictor
 
     if (text is None) == (input_file is None):
         raise InvalidInputError("give either one TEXT argument or --input FILE")
     if top < 1:
         raise InvalidInputError(f"--top {top}: expected how many labels to show, 1 or more")
-    inputs = [text] if text is not None else read_input_lines(input_file)  # type: ignore[arg-type]
-    loaded = Run.load(run)
-    results = top_predictions(loaded, inputs, top)
-    if as_json:
-        _echo_json(results if input_file is not None else results[0])
+    if chunk_rows < 1:
+        raise InvalidInputError(f"--chunk-rows {chunk_rows}: expected 1 or more")
+    if text is not None:
+        if output is not None:
+            raise InvalidInputError("--output scores a whole --input file; drop it for one TEXT")
+        (result,) = top_predictions(load_predictor(run, device), [text], top)
+        if as_json:
+            _echo_json(result)
+        else:
+            _echo_result(result)
         return
+    assert input_file is not None
+    if output is not None:
+        if as_json:
+            raise InvalidInputError("--json prints predictions; with --output they go to the file")
+        summary = score_file(
+            run, input_file, output, fmt=fmt, column=column, keep=keep or [], top=top,
+            chunk_rows=chunk_rows, nproc=nproc, device=device, quiet=quiet,
+        )  # fmt: skip
+        _warn(summary.line())
+        typer.echo(str(output))
+        return
+    if keep:
+        raise InvalidInputError("--keep copies columns into --output; give --output FILE")
+    results = iter_scored(
+        run, input_file, fmt=fmt, column=column, top=top, chunk_rows=chunk_rows, nproc=nproc,
+        device=device,
+    )  # fmt: skip
+    if as_json:
+        rows = [{k: v for k, v in r.items() if k != "row"} for r in results]
+        if not rows:
+            raise InvalidInputError(f"{input_file}: no inputs (no non-empty rows or lines)")
+        _echo_json(rows)
+        return
+    printed = 0
     for result in results:
-        shown = "  ".join(f"{p['label']} {p['probability']:.3f}" for p in result["top"])
-        typer.echo(f"{result['label']}\t{shown}\t{result['input']}")
+        _echo_result(result)
+        printed += 1
+    if not printed:
+        raise InvalidInputError(f"{input_file}: no inputs (no non-empty rows or lines)")
+
+
+def _echo_result(result: dict[str, Any]) -> None:
+    shown = "  ".join(f"{p['label']} {p['probability']:.3f}" for p in result["top"])
+    typer.echo(f"{result['label']}\t{shown}\t{result['input']}")
 
 
 @app.command("export")

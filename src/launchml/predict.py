@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from launchml.errors import InvalidInputError, NotFoundError
-from launchml.runs import Run
+from launchml.inference import Predictor
 
 
 def read_input_lines(path: Path) -> list[str]:
@@ -25,7 +25,7 @@ def read_input_lines(path: Path) -> list[str]:
     return inputs
 
 
-def top_predictions(run: Run, inputs: list[str], top: int = 3) -> list[dict[str, Any]]:
+def top_predictions(run: Predictor, inputs: list[str], top: int = 3) -> list[dict[str, Any]]:
     """For each input: the predicted label and the ``top`` labels with their probabilities."""
     if top < 1:
         raise InvalidInputError(f"top={top}: expected how many labels to show, 1 or more")
