@@ -118,9 +118,11 @@ def _train(
     loaded = time.perf_counter()
 
     work = distributed.on_main(
-        lambda: _check_same_data(final, sources)
-        if resume is not None
-        else _create_partial(final, config, sources)
+        lambda: (
+            _check_same_data(final, sources)
+            if resume is not None
+            else _create_partial(final, config, sources)
+        )
     )
     finishing = False
     try:
