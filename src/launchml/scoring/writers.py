@@ -19,7 +19,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from launchml.errors import ConflictError, InvalidInputError, NotFoundError
+from launchml.errors import ConflictError, InvalidInputError
+from launchml.outputs import check_output_file
 
 OUTPUT_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -41,10 +42,7 @@ def check_output(path: Path, columns: list[str]) -> str:
         raise InvalidInputError(
             f"{path}: --output must end in .csv or .parquet (the format is taken from the name)"
         )
-    if not path.parent.is_dir():
-        raise NotFoundError(f"{path.parent}: directory not found (--output)")
-    if path.is_dir():
-        raise InvalidInputError(f"{path}: is a directory; --output names a file")
+    check_output_file(path, "--output")  # a writable directory, not a directory itself
     if path.exists():
         raise ConflictError(f"{path}: already exists; choose another --output or remove it")
     seen = set()
