@@ -48,16 +48,21 @@ pd.DataFrame({"prediction": [run.labels[i] for i in top], "probability": proba.m
 def synthesise(rows: int, path: Path) -> Path:
     texts = pd.read_csv(BANKING77 / "test.csv")["text"].to_numpy()
     pick = np.random.default_rng(rows).integers(0, len(texts), rows)
-    pd.DataFrame({"row_id": np.arange(rows), "text": texts[pick]}).to_parquet(path)
+    frame = pd.DataFrame({"row_id": np.arange(rows), "text": texts[pick]})
+    # row groups of 64k rows, as writers of big files use (a reader holds one at a time)
+    frame.to_parquet(path, row_group_size=65_536)
     return path
 
 
-def timed(command: list[str], log: Path) -> tuple[float, float, float | None]:
+def timed(
+    command: list[str], log: Path, threads: int | None = None
+) -> tuple[float, float, float | None]:
     """Wall seconds and peak RSS (MB) of one child process (and the children it waited for),
     and the seconds its own summary line reports (the scoring, without starting Python)."""
+    env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
     started = time.perf_counter()
     with log.open("w") as err:
-        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, env=env)
         _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
@@ -86,6 +91,9 @@ def main() -> None:
     parser.add_argument("--nproc", type=int, nargs="+", default=[1])
     parser.add_argument("--whole", type=int, default=0, help="also unstreamed up to this size")
     parser.add_argument("--chunk-rows", type=int, default=10_000)
+    parser.add_argument(
+        "--one-thread", action="store_true", help="also 1 process with 1 torch thread"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     print(json.dumps({"machine": machine(), "command": " ".join(["python", *sys.argv])}))
@@ -94,19 +102,26 @@ def main() -> None:
         run = args.run or train_mlp(work / "mlp")
         for rows in args.sizes:
             source = synthesise(rows, work / f"in-{rows}.parquet")
-            modes: list[tuple[str, list[str]]] = [
+
+            def predict(n: int, out: Path, source: Path = source) -> list[str]:
+                return [sys.executable, "-m", "launchml", "predict", str(run), "--input",
+                        str(source), "--output", str(out), "--nproc", str(n), "-q",
+                        "--chunk-rows", str(args.chunk_rows)]  # fmt: skip
+
+            modes: list[tuple[str, list[str], int | None]] = [
                 (f"streamed, {n} process{'es' * (n > 1)}",
-                 [sys.executable, "-m", "launchml", "predict", str(run), "--input", str(source),
-                  "--output", str(work / f"out-{rows}-{n}.parquet"), "--nproc", str(n), "-q",
-                  "--chunk-rows", str(args.chunk_rows)])
+                 predict(n, work / f"out-{rows}-{n}.parquet"), None)
                 for n in args.nproc
             ]  # fmt: skip
+            if args.one_thread:
+                one = predict(1, work / f"out-{rows}-1t.parquet")
+                modes.append(("streamed, 1 process, 1 thread", one, 1))
             if rows <= args.whole:
                 whole = [sys.executable, "-c", WHOLE, str(run), str(source), str(work / "w.pq")]
-                modes.append(("whole file at once", whole))
-            for mode, command in modes:
+                modes.append(("whole file at once", whole, None))
+            for mode, command, threads in modes:
                 load = load_average()
-                seconds, peak, scoring = timed(command, work / "stderr.txt")
+                seconds, peak, scoring = timed(command, work / "stderr.txt", threads)
                 result: dict[str, Any] = {"rows": rows, "mode": mode, "run": run.name,
                                           "seconds": round(seconds, 1),
                                           "rows_per_second": round(rows / seconds),

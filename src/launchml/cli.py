@@ -154,7 +154,9 @@ def train_command(
         else:
             _warn("interrupted before the first checkpoint; nothing was kept")
         raise typer.Exit(130) from None
-    if not distributed.session().is_main:
+    is_main = distributed.session().is_main
+    distributed.shutdown()
+    if not is_main:
         return  # rank 0 reports
     for split, metrics in run.metrics.items():
         typer.echo(

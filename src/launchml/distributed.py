@@ -184,6 +184,12 @@ def barrier() -> None:
         dist.barrier()
 
 
+def shutdown() -> None:
+    """Leave the process group (after a finished run: torch warns about groups left open)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 # --------------------------------------------------------------------------------------------
 # Batches, modules and numbers across processes.
 
@@ -319,6 +325,7 @@ __all__ = [
     "setup",
     "shard",
     "share",
+    "shutdown",
     "sync_buffers",
     "unwrap",
     "wrap",

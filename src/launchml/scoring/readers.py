@@ -39,6 +39,8 @@ class Chunk:
     rows: list[int]
     texts: list[str | None]
     kept: dict[str, list[Any]] = field(default_factory=dict)
+    #: how far into the file the chunk ends (bytes, or rows of a Parquet file: ``Source.unit``)
+    position: int = 0
 
 
 @dataclass
@@ -52,13 +54,11 @@ class Source:
     total: int  # for the progress bar: rows (Parquet) or bytes (the others)
     unit: str  # "rows" or "bytes"
 
-    def chunks(self, chunk_rows: int, progress: Any = None) -> Iterator[Chunk]:
-        """The file in chunks of at most ``chunk_rows`` rows; ``progress(done)`` after each
-        (rows or bytes read so far, as ``unit`` says)."""
+    def chunks(self, chunk_rows: int) -> Iterator[Chunk]:
+        """The file in chunks of at most ``chunk_rows`` rows."""
         reader = {"parquet": _parquet, "jsonl": _jsonl, "text": _text}.get(self.format, _csv)
-        for chunk, done in reader(self, chunk_rows):
-            if progress is not None:
-                progress(done)
+        for chunk, position in reader(self, chunk_rows):
+            chunk.position = position
             yield chunk
 
 

@@ -98,17 +98,20 @@ def scored_tables(
     device: str | None = None,
     progress: Any = None,
 ) -> Iterator[dict[str, list[Any]]]:
-    """Score ``source`` chunk by chunk; yield each chunk's output columns, in input order."""
+    """Score ``source`` chunk by chunk; yield each chunk's output columns, in input order
+    (``progress(position)`` first, with how far into the file that chunk ends)."""
     if top < 1:
         raise InvalidInputError(f"--top {top}: expected how many labels to give, 1 or more")
     if nproc < 1:
         raise InvalidInputError(f"--nproc {nproc}: expected the number of processes, 1 or more")
     top = min(top, len(facts.labels))
-    chunks = source.chunks(chunk_rows, progress)
+    chunks = source.chunks(chunk_rows)
     if nproc == 1:
         predictor = load_predictor(model, device)
         for chunk in chunks:
             yield _table(chunk, source, facts, top, score_texts(predictor, _texts(chunk), top))
+            if progress is not None:
+                progress(chunk.position)
         return
     import multiprocessing
 
@@ -126,9 +129,13 @@ def scored_tables(
             if len(pending) >= 2 * nproc:  # bounded: the reader waits for the scorers
                 done, future = pending.popleft()
                 yield _table(done, source, facts, top, future.result())
+                if progress is not None:
+                    progress(done.position)
         while pending:
             done, future = pending.popleft()
             yield _table(done, source, facts, top, future.result())
+            if progress is not None:
+                progress(done.position)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
