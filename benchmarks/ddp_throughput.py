@@ -8,10 +8,12 @@ Workloads (one epoch each, no validation, so an epoch is pure training):
 - ``banking77``: all-MiniLM-L6-v2 fine-tuned (mean pooling, embeddings frozen, max_length 64)
   on the first N Banking77 training texts, batch 32.
 
-One and two processes alternate ``--repeats`` times, each a fresh ``python -m launchml train``;
-samples/s is the epoch's rows over its seconds (``history.csv``, measured by rank 0). Then the
-cost data parallelism adds to every optimiser step is measured apart: an all-reduce of as many
-float32 numbers as the model has trainable parameters, between two gloo processes on loopback.
+Three ways to use the 2 cores alternate ``--repeats`` times, each a fresh
+``python -m launchml train``: one process with torch's default 2 threads, one process with 1
+thread, and two processes with 1 thread each (``--nproc 2``). Samples/s is the epoch's rows
+over its seconds (``history.csv``, measured by rank 0). Then the cost data parallelism adds to
+every optimiser step is measured apart: an all-reduce of as many float32 numbers as the model
+has trainable parameters, between two gloo processes on loopback.
 
     .venv/bin/python benchmarks/ddp_throughput.py mnist --rows 20000 --repeats 2
     .venv/bin/python benchmarks/ddp_throughput.py banking77 --rows 2000 --repeats 2
@@ -71,8 +73,11 @@ def banking77(rows: int, work: Path) -> tuple[dict[str, Any], int]:
     return raw, sum(p.numel() for p in net.parameters() if p.requires_grad)
 
 
-def train_once(raw: dict[str, Any], work: Path, nproc: int, tag: str) -> dict[str, Any]:
+def train_once(
+    raw: dict[str, Any], work: Path, nproc: int, threads: int | None, tag: str
+) -> dict[str, Any]:
     config = work / f"{tag}.yaml"
+    raw = {**raw, "train": {**raw["train"], "threads": threads}}
     config.write_text(json.dumps(raw), encoding="utf-8")
     out = work / tag
     command = [sys.executable, "-m", "launchml", "train", str(config), "--out", str(out), "-q"]
@@ -83,7 +88,9 @@ def train_once(raw: dict[str, Any], work: Path, nproc: int, tag: str) -> dict[st
         (epoch,) = list(csv.DictReader(handle))
     rows = json.loads((out / "meta.json").read_text())["split_sizes"]["train"]
     seconds = float(epoch["seconds"])
-    return {"processes": nproc, "rows": rows, "epoch_seconds": round(seconds, 1),
+    per_process = threads or max(1, (os.cpu_count() or 1) // nproc)
+    return {"processes": nproc, "threads_per_process": per_process, "rows": rows,
+            "epoch_seconds": round(seconds, 1),
             "samples_per_second": round(rows / seconds, 1),
             "train_loss": round(float(epoch["train_loss"]), 4), "load": load}  # fmt: skip
 
@@ -137,24 +144,31 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         raw, params = (mnist if args.workload == "mnist" else banking77)(rows, work)
-        results: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+        modes = {"1 process x 2 threads": (1, None), "1 process x 1 thread": (1, 1),
+                 "2 processes x 1 thread": (2, None)}  # fmt: skip
+        results: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
         for repeat in range(args.repeats):
-            for nproc in (1, 2):
-                result = train_once(raw, work, nproc, f"r{repeat}-{nproc}")
-                results[nproc].append(result)
+            for mode, (nproc, threads) in modes.items():
+                result = train_once(raw, work, nproc, threads, f"r{repeat}-{nproc}-{threads}")
+                results[mode].append(result)
                 print(json.dumps({"workload": args.workload, **result}), flush=True)
-        one = statistics.median(r["samples_per_second"] for r in results[1])
-        two = statistics.median(r["samples_per_second"] for r in results[2])
+        median = {
+            mode: statistics.median(r["samples_per_second"] for r in runs)
+            for mode, runs in results.items()
+        }
         steps = math.ceil(rows / raw["train"]["batch_size"])
         reduce_ms = allreduce_ms(params, work)
-        step_ms = 1000 * raw["train"]["batch_size"] / one
+        step_ms = 1000 * raw["train"]["batch_size"] / median["1 process x 1 thread"]
         print(json.dumps({
             "workload": args.workload, "trainable_parameters": params, "steps_per_epoch": steps,
-            "median_samples_per_second": {"1 process": one, "2 processes": two},
-            "speedup": round(two / one, 2),
-            "one_process_step_ms": round(step_ms, 1),
+            "median_samples_per_second": median,
+            "two_processes_over_one_thread": round(
+                median["2 processes x 1 thread"] / median["1 process x 1 thread"], 2),
+            "two_processes_over_two_threads": round(
+                median["2 processes x 1 thread"] / median["1 process x 2 threads"], 2),
+            "one_thread_step_ms": round(step_ms, 1),
             "allreduce_ms_per_step": reduce_ms,
-            "allreduce_share_of_a_1_process_step": round(reduce_ms / step_ms, 3),
+            "allreduce_share_of_a_step": round(reduce_ms / step_ms, 3),
         }))  # fmt: skip
 
 
