@@ -146,3 +146,29 @@ def test_two_scoring_processes_give_the_same_file(run: Path, tmp_path: Path) -> 
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / "one.parquet"), pd.read_parquet(tmp_path / "two.parquet")
     )
+
+
+def test_a_bundle_scores_a_table_as_its_run_does(run: Path, tmp_path: Path, cli) -> None:
+    """``launchml predict BUNDLE --input FILE --output OUT``: the exported bundle (ONNX Runtime,
+    no torch) reads the training column and gives the run's labels and probabilities."""
+    from launchml.exporter import export
+    from launchml.runtime import load_bundle
+
+    bundle = export(
+        run, quantize="none", out=tmp_path / "bundle", data=run.parent / "train.csv"
+    ).path
+    frame = pd.read_csv(table_file(tmp_path / "in.csv"), keep_default_na=False)
+    source = tmp_path / "two-text-columns.csv"  # by name alone, "text" or "utterance"?
+    frame.rename(columns={"note": "text"}).to_csv(source, index=False)
+    result = cli("predict", bundle, "--input", source, "--output", tmp_path / "b.parquet", "-q")
+    assert result.code == 0, result.err
+    assert "scored 5 rows (1 without a text, not scored)" in result.err
+    frame = pd.read_parquet(tmp_path / "b.parquet")
+    assert frame["utterance"].tolist()[:4] == TEXTS  # the run's column, recorded in the bundle
+    via_run = pd.read_parquet(score_file(run, source, tmp_path / "r.parquet").output)
+    assert frame["prediction"].tolist() == via_run["prediction"].tolist()
+    np.testing.assert_allclose(frame["probability"][:4], via_run["probability"][:4], atol=1e-5)
+    runtime = load_bundle(bundle).predict_proba(TEXTS)
+    np.testing.assert_allclose(frame["probability"][:4], runtime.max(1), rtol=1e-12)
+    printed = cli("predict", bundle, "--input", source, "--json", "--top", "1")
+    assert [r["input"] for r in json.loads(printed.out)] == TEXTS

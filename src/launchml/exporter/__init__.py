@@ -216,6 +216,7 @@ def _write_bundle(
         "model_type": run.config.model.type,
         "kind": run.kind,
         "labels": list(run.labels),
+        "text_column": run.config.data.text_column,  # the column batch scoring reads
         "input_shape": list(run.input_shape) if run.input_shape else None,
         "clean": run.config.data.clean.model_dump(mode="json"),
         "batch_size": run.config.inference.batch_size,

@@ -4,6 +4,7 @@ A bundle (``launchml export RUN``) is a directory recognised by its ``bundle.jso
 
     BUNDLE/
       bundle.json     what this runtime reads: format version, model type, kind, labels,
+                      the training text column (for batch scoring of tables),
                       preprocessing (cleaning, image shape), and one entry per member
                       (graph file, how it reads its inputs, its tokenizer)
       model.onnx      the graph (an ensemble: member0.onnx, member1.onnx, ...)

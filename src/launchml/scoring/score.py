@@ -53,7 +53,9 @@ def model_facts(path: Path) -> ModelFacts:
     (the parent of N scoring processes never loads the model itself)."""
     if (path / BUNDLE_FILE).is_file():
         spec = _json(path / BUNDLE_FILE)
-        return ModelFacts(list(spec["labels"]), str(spec.get("kind", "text")), None)
+        column = spec.get("text_column")  # bundles exported before it was recorded: None
+        kind = str(spec.get("kind", "text"))
+        return ModelFacts(list(spec["labels"]), kind, column if isinstance(column, str) else None)
     if not (path / RUN_FILE).is_file():
         raise NotFoundError(
             f"{path}: neither a finished launchml run (no {RUN_FILE}) nor an exported bundle "
