@@ -1,5 +1,6 @@
-"""Batch scoring: rows/s and peak memory of ``launchml predict RUN --input BIG --output OUT`` for
-files of 10k, 100k and 1M rows synthesised from Banking77's test texts.
+"""Batch scoring: rows/s and peak memory of ``launchml predict MODEL --input BIG --output OUT``
+for files of 10k, 100k and 1M rows synthesised from Banking77's test texts, with the training
+run (torch) and, with ``--bundle``, its exported ONNX bundle (ONNX Runtime), side by side.
 
 Each size is one Parquet file of ``row_id`` + ``text`` (the 3,080 test texts drawn with
 replacement, seeded), scored in a fresh process so that its peak RSS (``wait4``'s
@@ -9,9 +10,12 @@ streaming: read it whole, ``Run.predict_proba`` on every text at once.
 
     .venv/bin/python benchmarks/batch_scoring.py --run runs/banking-mlp --sizes 10000 100000 1000000
     .venv/bin/python benchmarks/batch_scoring.py --run runs/banking-minilm --sizes 10000 --nproc 1 2
+    .venv/bin/python benchmarks/batch_scoring.py --bundle int8 --sizes 10000 100000 1000000
 
 Without ``--run`` it first trains a bag-of-words ``mlp`` on Banking77 (4 epochs) to score with.
-One JSON line per measurement.
+``--bundle int8|none`` exports the run first (``launchml export``, its accuracy guard on
+Banking77's test set) and scores each file with the bundle right after the run. One JSON line
+per measurement.
 """
 
 from __future__ import annotations
@@ -84,6 +88,14 @@ def train_mlp(out: Path) -> Path:
     return out
 
 
+def export_bundle(run: Path, quantize: str, out: Path) -> Path:
+    launchml = [sys.executable, "-m", "launchml"]
+    command = ["export", str(run), "--quantize", quantize, "--out", str(out),
+               "--data", str(BANKING77 / "test.csv")]  # fmt: skip
+    subprocess.run([*launchml, *command], check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--run", type=Path, default=None, help="the run (or bundle) to score with")
@@ -91,6 +103,9 @@ def main() -> None:
     parser.add_argument("--nproc", type=int, nargs="+", default=[1])
     parser.add_argument("--whole", type=int, default=0, help="also unstreamed up to this size")
     parser.add_argument("--chunk-rows", type=int, default=10_000)
+    parser.add_argument(
+        "--bundle", choices=["int8", "none"], default=None, help="also the exported bundle"
+    )
     parser.add_argument(
         "--one-thread", action="store_true", help="also 1 process with 1 torch thread"
     )
@@ -100,25 +115,31 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         run = args.run or train_mlp(work / "mlp")
+        models = [("run", run)]
+        if args.bundle:
+            bundle = export_bundle(run, args.bundle, work / f"bundle-{args.bundle}")
+            models.append((f"onnx-{args.bundle} bundle", bundle))
         for rows in args.sizes:
             source = synthesise(rows, work / f"in-{rows}.parquet")
 
-            def predict(n: int, out: Path, source: Path = source) -> list[str]:
-                return [sys.executable, "-m", "launchml", "predict", str(run), "--input",
+            def predict(model: Path, n: int, out: Path, source: Path = source) -> list[str]:
+                return [sys.executable, "-m", "launchml", "predict", str(model), "--input",
                         str(source), "--output", str(out), "--nproc", str(n), "-q",
                         "--chunk-rows", str(args.chunk_rows)]  # fmt: skip
 
-            modes: list[tuple[str, list[str], int | None]] = [
-                (f"streamed, {n} process{'es' * (n > 1)}",
-                 predict(n, work / f"out-{rows}-{n}.parquet"), None)
-                for n in args.nproc
-            ]  # fmt: skip
-            if args.one_thread:
-                one = predict(1, work / f"out-{rows}-1t.parquet")
-                modes.append(("streamed, 1 process, 1 thread", one, 1))
+            modes: list[tuple[str, list[str], int | None]] = []
+            for tag, (name, model) in enumerate(models):
+                modes += [
+                    (f"{name}, streamed, {n} process{'es' * (n > 1)}",
+                     predict(model, n, work / f"out-{rows}-{tag}-{n}.parquet"), None)
+                    for n in args.nproc
+                ]  # fmt: skip
+                if args.one_thread and name == "run":  # OMP_NUM_THREADS binds torch, not ORT
+                    one = predict(model, 1, work / f"out-{rows}-{tag}-1t.parquet")
+                    modes.append((f"{name}, streamed, 1 process, 1 thread", one, 1))
             if rows <= args.whole:
                 whole = [sys.executable, "-c", WHOLE, str(run), str(source), str(work / "w.pq")]
-                modes.append(("whole file at once", whole, None))
+                modes.append(("run, whole file at once", whole, None))
             for mode, command, threads in modes:
                 load = load_average()
                 seconds, peak, scoring = timed(command, work / "stderr.txt", threads)
@@ -126,6 +147,8 @@ def main() -> None:
                                           "seconds": round(seconds, 1),
                                           "rows_per_second": round(rows / seconds),
                                           "scoring_seconds": scoring,
+                                          "scoring_rows_per_second":
+                                              scoring and round(rows / scoring),
                                           "peak_rss_mb": round(peak), "load": load}  # fmt: skip
                 print(json.dumps(result), flush=True)
 

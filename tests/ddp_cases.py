@@ -20,12 +20,13 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from launchml.config import CNNConfig, LSTMConfig, TrainConfig
+from launchml.config import CNNConfig, LSTMConfig, TextCNNConfig, TrainConfig
 from launchml.inference.batching import ImageInputs, Inputs, TokenInputs
 from launchml.models.cnn import CNNNet
 from launchml.models.hf_encoder import BucketedBatches, TransformerNet
 from launchml.models.lstm import LSTMNet
 from launchml.models.mlp import MLPNet
+from launchml.models.textcnn import TextCNNNet
 from launchml.trainer import fit
 
 N_TRAIN = 8 * 5 + 1  # the last batch of 8 holds one example: the second process gets none
@@ -86,6 +87,17 @@ def lstm_tokens(tmp: Path) -> Problem:
     return net, TokenInputs(seqs, 0), y, TokenInputs(seqs_v, 0), yv, options()
 
 
+def textcnn_tokens(tmp: Path) -> Problem:
+    """Convolutions of widths 2 and 3, embeddings at a tenth of the learning rate (two groups)."""
+    seqs, y = token_ids(N_TRAIN, 8, 60)
+    seqs_v, yv = token_ids(N_VAL, 9, 60)
+    torch.manual_seed(0)
+    cfg = TextCNNConfig(embedding_dim=8, filters=4, kernel_sizes=[2, 3], dropout=0.0,
+                        embedding_lr_scale=0.1)  # fmt: skip
+    net = TextCNNNet(60, 0, 3, cfg)
+    return net, TokenInputs(seqs, 0), y, TokenInputs(seqs_v, 0), yv, options()
+
+
 def transformer_bucketed(tmp: Path) -> Problem:
     """A 1-layer BERT under mean pooling (its pooler gets no gradient: DDP must be told) on
     length-bucketed batches, sharded per process."""
@@ -117,6 +129,7 @@ CASES: dict[str, Callable[[Path], Problem]] = {
     "mlp": mlp_images,
     "cnn": cnn_images,
     "lstm": lstm_tokens,
+    "textcnn": textcnn_tokens,
     "transformer": transformer_bucketed,
 }
 

@@ -7,6 +7,7 @@ import base64
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,38 @@ def test_an_image_run_answers_uploads_like_the_run_reads_files(
     got = [list(p["probabilities"].values()) for p in upload["predictions"]]
     np.testing.assert_allclose(got, expected, atol=1e-9)
     assert info["kind"] == "image" and info["input_shape"] == [8, 8, 1]
+
+
+def test_the_server_device_setting_reaches_the_runs(image_run: Path) -> None:
+    """``--device`` / ``LAUNCHML_DEVICE``: runs load there (a GPU that is absent is refused
+    with one line, before the server starts), a malformed value names the flag."""
+    from launchml.serve.server import serve, settings_from
+
+    with TestClient(create_app([image_run], ServeSettings(device="cpu"))) as client:
+        wait_ready(client)
+        info = client.get("/v1/models/run").json()
+    assert info["kind"] == "image"
+    with pytest.raises(
+        InvalidConfigError, match="--device: .*expected auto, cpu, cuda or cuda:N, got 'gpu'"
+    ):
+        settings_from(models=[str(image_run)], device="gpu")
+    if torch_has_cuda():
+        return
+    with pytest.raises(InvalidConfigError, match="--device: cuda but torch sees no CUDA GPU"):
+        serve(settings_from(models=[str(image_run)], device="cuda"))
+    with TestClient(create_app([image_run], ServeSettings(device="cuda:0"))) as client:
+        deadline = time.monotonic() + 120
+        while client.get("/readyz").json()["status"] == "loading" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert "device: cuda:0 but torch sees no CUDA GPU" in ready.json()["error"]
+
+
+def torch_has_cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def test_what_cannot_be_served_is_named(tmp_path: Path, shop_run: Path) -> None:

@@ -500,6 +500,10 @@ def serve_command(
         float | None, typer.Option(help="Longest a request waits for others to batch with [2].")
     ] = None,
     threads: Annotated[int | None, typer.Option(help="Threads per model [all cores].")] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(help="Where runs predict: auto, cpu, cuda, cuda:N [the run's setting]."),
+    ] = None,
 ) -> None:
     """Serve models over HTTP: POST /v1/models/NAME/predict, GET /v1/models, /docs, /metrics.
 
@@ -518,6 +522,7 @@ def serve_command(
         max_batch_size=max_batch_size,
         max_wait_ms=max_wait_ms,
         threads=threads,
+        device=device,
     )
     serve(settings)
 

@@ -51,20 +51,24 @@ def artifact_format(path: Path) -> Literal["bundle", "run"]:
     )
 
 
-def load_predictor(path: str | Path, threads: int | None = None) -> Predictor:
+def load_predictor(
+    path: str | Path, threads: int | None = None, device: str | None = None
+) -> Predictor:
     """Load a run or bundle directory as a :class:`~launchml.inference.Predictor`.
 
     Parameters
     ----------
     path : a training run (``meta.json``) or an exported bundle (``bundle.json``).
     threads : intra-op threads for the model's math; None leaves the library's default.
+    device : where a run predicts (auto, cpu, cuda, cuda:N); None: the run's own setting.
+        Bundles ignore it (ONNX Runtime on the CPU).
     """
     path = Path(path)
     if artifact_format(path) == "bundle":
         return _load_bundle(path, threads)
     from launchml.runs import Run  # torch comes with it: imported only for run directories
 
-    return Run.load(path)
+    return Run.load(path, device=device)
 
 
 def _load_bundle(path: Path, threads: int | None) -> Predictor:

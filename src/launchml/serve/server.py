@@ -48,9 +48,12 @@ def serve(settings: ServeSettings) -> None:
     import uvicorn
 
     key = settings.check_exposure()
-    for path in settings.models:
-        artifact_format(Path(path))
+    formats = [artifact_format(Path(path)) for path in settings.models]
     name_models(settings.models, settings.names)
+    if settings.device is not None and "run" in formats:  # a GPU that is not there: refuse now
+        from launchml.devices import resolve_device
+
+        resolve_device(settings.device, "--device")
     common: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,

@@ -13,9 +13,10 @@ Example::
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from launchml.errors import InvalidConfigError, NotFoundError
@@ -59,10 +60,22 @@ class ServeSettings(BaseSettings):
     max_text_chars: int = Field(10_000, ge=1, description="longest text")
     max_image_bytes: int = Field(4 * MiB, ge=1, description="largest image file (decoded base64)")
     threads: int | None = Field(None, ge=1, description="intra-op threads per model (default all)")
+    device: str | None = Field(
+        None,
+        description="where runs predict: auto, cpu, cuda, cuda:N (default: each run's "
+        "inference.device, else its train.device); bundles run on ONNX Runtime's CPU provider",
+    )
     access_log: bool = Field(True, description="one JSON line per request (log launchml.access)")
     graceful_timeout_s: float = Field(
         30.0, ge=0.0, description="how long shutdown waits for in-flight requests"
     )
+
+    @field_validator("device")
+    @classmethod
+    def _device_name(cls, device: str | None) -> str | None:
+        if device is not None and not re.match(r"^(auto|cpu|cuda(:\d+)?)$", device):
+            raise ValueError(f"expected auto, cpu, cuda or cuda:N, got {device!r}")
+        return device
 
     @model_validator(mode="after")
     def _names_match_models(self) -> ServeSettings:

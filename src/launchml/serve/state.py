@@ -61,7 +61,7 @@ class ServerState:
                 if isinstance(source, str | Path):
                     log.info("loading %s from %s", name, source)
                     predictor = await asyncio.to_thread(
-                        load_predictor, source, self.settings.threads
+                        load_predictor, source, self.settings.threads, self.settings.device
                     )
                 else:
                     predictor = source
