@@ -84,7 +84,8 @@ def train_mlp(out: Path) -> Path:
     }
     config.write_text(json.dumps(raw), encoding="utf-8")
     launchml = [sys.executable, "-m", "launchml"]
-    subprocess.run([*launchml, "train", str(config), "--out", str(out), "-q"], check=True)
+    command = [*launchml, "train", str(config), "--out", str(out), "-q"]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return out
 
 

@@ -4,7 +4,7 @@ The model is anything that loads as a :class:`launchml.inference.Predictor`: a t
 (:meth:`launchml.runs.Run.load`) or an exported bundle (``bundle.json``, loaded by
 :mod:`launchml.runtime` when it is installed). Chunks are read, scored and handed on in input
 order; with ``nproc`` > 1 each of N worker processes loads the model once and scores whole chunks,
-at most two chunks per worker are in flight, so memory stays flat however long the file is.
+at most two chunks per worker are in flight, so memory stays bounded however long the file is.
 
 Example::
 
