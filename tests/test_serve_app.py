@@ -400,7 +400,9 @@ def test_readyz_before_and_after_loading(
 ) -> None:
     release = threading.Event()
 
-    def slow_load(path: Path, threads: int | None = None) -> FakeTextPredictor:
+    def slow_load(
+        path: Path, threads: int | None = None, device: str | None = None
+    ) -> FakeTextPredictor:
         assert release.wait(30)
         return fake
 
