@@ -172,3 +172,16 @@ def test_a_bundle_scores_a_table_as_its_run_does(run: Path, tmp_path: Path, cli)
     np.testing.assert_allclose(frame["probability"][:4], runtime.max(1), rtol=1e-12)
     printed = cli("predict", bundle, "--input", source, "--json", "--top", "1")
     assert [r["input"] for r in json.loads(printed.out)] == TEXTS
+
+
+@pytest.mark.realdata
+def test_banking77_test_csv_is_its_3080_rows(run: Path, tmp_path: Path, shared_data: Path) -> None:
+    """The issue's report: the file's physical lines (texts with line breaks inside quotes, the
+    header) are not inputs; its 3,080 rows are, in the ``text`` column, labels left out."""
+    source = shared_data / "banking77" / "test.csv"
+    out = score_file(run, source, tmp_path / "b77.parquet", column="text", chunk_rows=1000)
+    frame = pd.read_parquet(out.output)
+    truth = pd.read_csv(source)
+    assert out.rows == len(frame) == len(truth) == 3080 and out.empty == 0
+    assert frame["text"].tolist() == truth["text"].tolist()
+    assert "category" not in frame.columns
