@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from launchml.errors import InvalidConfigError
 HEARTBEAT_SECONDS = 20
 GRACE_SECONDS = 60
 MAX_RETRIES = 2  # a trial whose worker died is run again at most this often
+SCHEMA_ATTEMPTS = 5  # opening a new database that another worker is creating at that moment
 
 
 def storage_url(given: str | None, study_dir: Path) -> str:
@@ -59,16 +61,29 @@ def open_storage(url: str) -> Any:
     if url.startswith("sqlite"):
         # several worker processes on one machine: wait for the write lock instead of failing
         engine_kwargs = {"connect_args": {"timeout": 120}}
+    from sqlalchemy.exc import IntegrityError
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
         try:
-            return RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=HEARTBEAT_SECONDS,
-                grace_period=GRACE_SECONDS,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(MAX_RETRIES),
-            )
+            for attempt in range(SCHEMA_ATTEMPTS):
+                try:
+                    return RDBStorage(
+                        url,
+                        engine_kwargs=engine_kwargs,
+                        heartbeat_interval=HEARTBEAT_SECONDS,
+                        grace_period=GRACE_SECONDS,
+                        heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
+                            MAX_RETRIES
+                        ),
+                    )
+                except IntegrityError:
+                    # workers starting together on a new database both create its tables;
+                    # PostgreSQL lets one win (pg_type unique violation): open it again
+                    if attempt + 1 == SCHEMA_ATTEMPTS:
+                        raise
+                    time.sleep(0.5 * (attempt + 1))
+            raise AssertionError("unreachable")
         except Exception as exc:  # a missing driver, an unreachable server, bad credentials
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InvalidConfigError(
