@@ -2,8 +2,10 @@
 
 A run is described by a YAML file whose keys mirror the classes below (``data.train``,
 ``train.epochs``, ...). Command-line overrides use dotted keys (``--set train.epochs=3``). Unknown
-keys and wrong types are rejected with the key's path and a "did you mean" suggestion. The resolved
-config is written into every run directory as ``config.yaml``.
+keys and wrong types are rejected with the key's path and a "did you mean" suggestion. Keys a
+config leaves out under ``model`` and ``train`` take the best measured recipe of its model type
+(``launchml.recipes``), then the defaults below. The resolved config, every value spelled out, is
+written into every run directory as ``config.yaml``.
 
 Example::
 
@@ -18,7 +20,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from launchml.errors import InvalidConfigError, NotFoundError, did_you_mean
 
@@ -452,6 +462,16 @@ class Config(_Section):
         if self.tune is not None:
             _check_space(self.tune.space, "tune.space")
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recipe_fills_unset_keys(cls, raw: Any, info: ValidationInfo) -> Any:
+        """``model``/``train`` keys left out take the model type's measured recipe (when the
+        config is built; a section assigned later, ``config.train = ...``, is taken as given)."""
+        from launchml.recipes import with_recipe  # late import: recipes reads these classes
+
+        building = info.field_name is None  # on assignment pydantic names the field assigned
+        return with_recipe(raw) if building and isinstance(raw, dict) else raw
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)

@@ -28,6 +28,7 @@ from launchml.evaluate import classification_metrics
 from launchml.models import FitContext, get_model_class
 from launchml.outputs import check_output_dir
 from launchml.profiling import package_versions
+from launchml.recipes import describe_recipe
 from launchml.runs import (
     PARTIAL_SUFFIX,
     RESUME_FILE,
@@ -87,6 +88,9 @@ def _train(
 ) -> Run:
     started = time.perf_counter()
     say = log or (lambda line: None)
+    note = describe_recipe(config)
+    if note:
+        say(note)
     check_machine_limits(config)
     final = _final_path(config, out, resume)  # checked before the data are read
     if resume is not None:
@@ -279,7 +283,9 @@ def _create_partial(final: Path, config: Config, sources: dict[str, str | None])
         raise InvalidInputError(
             f"{final}: cannot create the run directory (--out): {exc.strerror}"
         ) from None
-    (work / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+    header = "# The resolved config: every value this run was trained with (keys the config left\n"
+    header += "# out took the model type's recipe, launchml.recipes, then the defaults).\n"
+    (work / "config.yaml").write_text(header + config.to_yaml(), encoding="utf-8")
     write_json(work / RESUME_FILE, {"data_fingerprints": sources})
     return work
 
