@@ -13,6 +13,8 @@ import yaml
 
 import launchml
 from launchml import recipes
+from launchml.artifacts import read_run_config
+from launchml.assistant.project import validate_project
 from launchml.config import (
     Config,
     DataConfig,
@@ -40,7 +42,7 @@ def leaves(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
-def value_at(config: Config, dotted: str) -> Any:
+def value_at(config: Any, dotted: str) -> Any:
     node: Any = config
     for part in dotted.split("."):
         node = getattr(node, part)
@@ -173,6 +175,83 @@ def test_a_saved_run_reloads_and_resumes_with_its_own_values(
     # a later launchml with another recipe table still reads the run's own settings
     monkeypatch.setattr(recipes, "RECIPES", {"mlp": {"train": {"lr": 0.123, "batch_size": 7}}})
     assert Run.load(run.path).config.model_dump() == config.model_dump()
+
+
+def test_a_saved_config_lacking_a_newer_key_takes_the_class_default_not_the_recipe(
+    tmp_path: Path,
+) -> None:
+    """A run saved before a key existed trained without it: reloading must not invent it."""
+    config = load_config(
+        {"data": {"train": "x.csv"}, "model": type_only("transformer/finetune")},
+    )
+    raw = yaml.safe_load(config.to_yaml())
+    del raw["train"]["ema_decay"], raw["model"]["transformer"]["head_lr"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    saved = read_run_config(tmp_path / "config.yaml")
+    assert saved.train.ema_decay is None is TrainConfig().ema_decay
+    assert saved.model.transformer.head_lr == TransformerConfig().head_lr
+    assert saved.train.epochs == config.train.epochs  # what the file says
+    # the same mapping as a user's new config does take the recipe for what it leaves out
+    assert load_config(raw).train.ema_decay == config.train.ema_decay == 0.999
+
+
+def test_an_old_shaped_config_still_loads_and_gets_the_recipe() -> None:
+    """``train.eval_batch_size`` (before the ``inference`` section) migrates as before."""
+    raw = {
+        "data": {"train": "x.csv"},
+        "model": {"type": "cnn"},
+        "train": {"epochs": 3, "eval_batch_size": 64},
+    }
+    config = load_config(raw)
+    assert config.inference.batch_size == 64
+    assert config.train.epochs == 3
+    assert config.train.lr == recipes.RECIPES["cnn"]["train"]["lr"]
+
+
+def test_describe_recipe_lists_only_the_recipe_values_in_effect() -> None:
+    raw = {"data": {"train": "x.csv"}, "model": {"type": "mlp"}, "train": {"lr": 0.5}}
+    line = recipes.describe_recipe(load_config(raw))
+    assert line is not None and line.startswith("recipe mlp ")
+    assert "train.batch_size=128" in line and "model.mlp.hidden=[512]" in line
+    assert "train.lr" not in line  # set by the user: not the recipe's
+    tfidf = load_config({"data": {"train": "x.csv"}, "model": {"type": "tfidf_logreg"}})
+    assert recipes.describe_recipe(tfidf) is None
+
+
+def test_the_cli_says_which_recipe_was_applied_and_the_run_spells_it_out(
+    cli: Any, tmp_path: Path, intent_rows: list[tuple[str, str]]
+) -> None:
+    write_csv(tmp_path / "train.csv", intent_rows)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "data: {train: train.csv, split: {val: 0.25}}\nmodel: {type: mlp}\n", encoding="utf-8"
+    )
+    result = cli("train", config, "--out", tmp_path / "run", "--set", "train.epochs=1", "-q")
+    assert result.code == 0, result.err
+    [line] = [line for line in result.err.splitlines() if "recipe mlp" in line]
+    assert "train.schedule=onecycle" in line and "train.epochs" not in line
+    saved = (tmp_path / "run" / "config.yaml").read_text(encoding="utf-8")
+    assert saved.startswith("# The resolved config")
+    assert yaml.safe_load(saved)["train"]["batch_size"] == 128  # the recipe's, written down
+
+
+def test_the_assistant_classifier_takes_the_recipes_too() -> None:
+    frozen = validate_project({"data": {"intents": "x.csv"}}).classifier
+    assert recipes.recipe_name(frozen.model) == "transformer/frozen"
+    for key, value in leaves(recipes.RECIPES["transformer/frozen"]):
+        assert value_at(frozen, key) == value, key
+    model = {"type": "transformer", "transformer": {"body": "finetune"}}
+    finetune = validate_project(
+        {"data": {"intents": "x.csv"}, "classifier": {"model": model, "train": {"epochs": 2}}}
+    ).classifier
+    assert finetune.train.epochs == 2  # set: wins
+    assert finetune.train.lr == recipes.RECIPES["transformer/finetune"]["train"]["lr"]
+    assert finetune.model.transformer.precision == "bf16"
+    lstm = validate_project(
+        {"data": {"intents": "x.csv"}, "classifier": {"model": {"type": "lstm"}}}
+    ).classifier
+    assert lstm.model.lstm.embeddings == "pretrained"
+    assert lstm.train.batch_size == recipes.RECIPES["lstm"]["train"]["batch_size"]
 
 
 def banking_subset(path: Path, per_class: int) -> list[tuple[str, str]]:

@@ -471,7 +471,8 @@ class Config(_Section):
         from launchml.recipes import with_recipe  # late import: recipes reads these classes
 
         building = info.field_name is None  # on assignment pydantic names the field assigned
-        return with_recipe(raw) if building and isinstance(raw, dict) else raw
+        resolved = (info.context or {}).get("resolved", False)  # a run's saved config.yaml
+        return with_recipe(raw) if building and not resolved and isinstance(raw, dict) else raw
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
@@ -557,9 +558,12 @@ def migrate_config(raw: Any) -> Any:
     return raw
 
 
-def validate_config(raw: dict[str, Any], origin: str = "config") -> Config:
+def validate_config(raw: dict[str, Any], origin: str = "config", resolved: bool = False) -> Config:
+    """``raw`` as a :class:`Config`. ``resolved``: a run's saved ``config.yaml``, whose values
+    are what the run trained with; a key it lacks (added to launchml after the run) takes the
+    class default, never today's recipe."""
     try:
-        return Config.model_validate(raw)
+        return Config.model_validate(raw, context={"resolved": resolved})
     except ValidationError as exc:
         raise InvalidConfigError(f"{origin}: {_describe(exc)}") from None
 

@@ -105,7 +105,8 @@ def train_assistant(
             data["test"].write_csv(work / "data" / "test.csv")
         model_type = project.classifier.model.type
         say(f"training the intent classifier ({model_type}) on {len(fit)} examples")
-        run = train_run(intent_config(project, work / "data"), out=work / "intent", quiet=quiet)
+        config = intent_config(project, work / "data")
+        run = train_run(config, out=work / "intent", quiet=quiet, log=say)  # says the recipe
         encoder = SentenceEncoder.load(project.encoder)
         intents = IntentModel.over(run, encoder)
         shared = intents.shares_encoder
