@@ -226,9 +226,10 @@ def test_the_cli_says_which_recipe_was_applied_and_the_run_spells_it_out(
     config.write_text(
         "data: {train: train.csv, split: {val: 0.25}}\nmodel: {type: mlp}\n", encoding="utf-8"
     )
-    result = cli("train", config, "--out", tmp_path / "run", "--set", "train.epochs=1", "-q")
+    result = cli("train", config, "--out", tmp_path / "run", "--set", "train.epochs=1")
     assert result.code == 0, result.err
-    [line] = [line for line in result.err.splitlines() if "recipe mlp" in line]
+    assert "recipe" not in result.err  # stderr: warnings and the one error line only
+    [line] = [line for line in result.out.splitlines() if "recipe mlp" in line]
     assert "train.schedule=onecycle" in line and "train.epochs" not in line
     saved = (tmp_path / "run" / "config.yaml").read_text(encoding="utf-8")
     assert saved.startswith("# The resolved config")

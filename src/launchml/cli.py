@@ -116,10 +116,14 @@ def train_command(
     """Train a model; prints metrics, and the run directory on the last line."""
     from launchml.config import load_config
     from launchml.pipeline import TrainingInterrupted, train
+    from launchml.recipes import describe_recipe
 
     resolved = load_config(config, [*(set_ or []), *_mlflow_override(mlflow)])
     if resume is not None and out is not None:
         raise InvalidInputError("--out and --resume: give one; --resume continues the run in place")
+    recipe = describe_recipe(resolved)
+    if recipe and not quiet:  # on stdout: stderr is for warnings and the one error line
+        typer.echo(recipe)
     try:
         run = train(resolved, out=out, resume=resume, quiet=quiet, log=_warn)
     except TrainingInterrupted as stop:

@@ -28,7 +28,6 @@ from launchml.evaluate import classification_metrics
 from launchml.models import FitContext, get_model_class
 from launchml.outputs import check_output_dir
 from launchml.profiling import package_versions
-from launchml.recipes import describe_recipe
 from launchml.runs import (
     PARTIAL_SUFFIX,
     RESUME_FILE,
@@ -88,9 +87,6 @@ def _train(
 ) -> Run:
     started = time.perf_counter()
     say = log or (lambda line: None)
-    note = describe_recipe(config)
-    if note:
-        say(note)
     check_machine_limits(config)
     final = _final_path(config, out, resume)  # checked before the data are read
     if resume is not None:

@@ -36,6 +36,7 @@ measured; on an older CPU set ``model.transformer.precision: fp32``.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from pydantic import BaseModel
@@ -161,7 +162,8 @@ def describe_recipe(config: Any) -> str | None:
         for part in key.split("."):
             node = getattr(node, part)
         if node == value:
-            in_effect.append(f"{key}={value}")
+            shown = value if isinstance(value, str) else json.dumps(value)  # as --set takes it
+            in_effect.append(f"{key}={shown}")
     if not in_effect:
         return None
     return f"recipe {name} (launchml.recipes; set a key to override it): {' '.join(in_effect)}"
