@@ -131,8 +131,20 @@ def recipe_name(model: Any) -> str:
 
 def with_recipe(raw: dict[str, Any]) -> dict[str, Any]:
     """``raw`` with its model type's recipe filled into the keys it does not set."""
-    recipe = RECIPES.get(recipe_name(raw.get("model")), {})
+    name = recipe_name(raw.get("model"))
+    recipe = RECIPES.get(name, {})
+    if name in ("lstm", "textcnn") and _sets_tokens(raw.get("model"), name):
+        # the pretrained-token keys go together: a tokenizer of one's own keeps its own vectors
+        recipe = copy.deepcopy(recipe)
+        for key in PRETRAINED_TOKENS:
+            recipe["model"][name].pop(key, None)
     return _fill(raw, recipe) if recipe else raw
+
+
+def _sets_tokens(model: Any, name: str) -> bool:
+    model = _plain(model)
+    options = _plain(model.get(name)) if isinstance(model, dict) else None
+    return isinstance(options, dict) and bool({"tokenizer", "embeddings"} & set(options))
 
 
 def _fill(given: Any, recipe: dict[str, Any]) -> Any:
