@@ -49,7 +49,10 @@ def _image_files(root: Path) -> dict[str, Any]:
 # fmt: off
 MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "mlp-text": ("text", {"type": "mlp", "mlp": {"hidden": [16]}}),
-    "lstm-word": ("text", {"type": "lstm", "lstm": {"hidden_size": 8, "embedding_dim": 8}}),
+    "lstm-word": (
+        "text",
+        {"type": "lstm", "lstm": {"tokenizer": "word", "hidden_size": 8, "embedding_dim": 8}},
+    ),
     "lstm-wordpiece": (
         "text",
         {
@@ -59,14 +62,16 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "textcnn": ("text", {"type": "textcnn", "textcnn": {"filters": 4, "embedding_dim": 8}}),
-    "transformer": ("text", {"type": "transformer", "transformer": {"body": "finetune"}}),
+    "transformer": (
+        "text", {"type": "transformer", "transformer": {"body": "finetune", "precision": "fp32"}}
+    ),
     "tfidf": ("text", {"type": "tfidf_logreg"}),
     "cnn": ("image", {"type": "cnn", "cnn": {"widths": [4, 8], "dense": 8, "batch_norm": True}}),
     "mlp-image": ("image", {"type": "mlp", "mlp": {"hidden": [16]}}),
     "ensemble": (
         "text",
         {"type": "ensemble", "ensemble": {"member": "lstm", "size": 2},
-         "lstm": {"hidden_size": 8, "embedding_dim": 8}},
+         "lstm": {"tokenizer": "word", "hidden_size": 8, "embedding_dim": 8}},
     ),
 }
 # fmt: on

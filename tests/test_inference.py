@@ -113,6 +113,7 @@ def tiny_transformer_run(tmp_path_factory: pytest.TempPathFactory) -> launchml.R
                 "pretrained": str(tiny_bert_dir(root / "bert")),
                 "body": "finetune",
                 "pooling": "mean",
+                "precision": "fp32",  # as the encoder computes (finetune's recipe says bf16)
                 "cache_dir": str(root / "cache"),
             },
         },

@@ -86,7 +86,7 @@ RUN_TEXTS = [text for text in TEXTS if text]
 def test_each_mode_trains_saves_and_reloads_identically(
     body: str, tiny_bert: Path, intent_files: dict[str, str], tmp_path: Path
 ) -> None:
-    config = config_dict(intent_files, tiny_bert, tmp_path / "cache", body=body)
+    config = config_dict(intent_files, tiny_bert, tmp_path / "cache", body=body, pooling="auto")
     run = launchml.train(config, out=tmp_path / "run")
     history = (tmp_path / "run" / "history.csv").read_text()
     assert ("head" in history) == (body != "finetune")
@@ -100,7 +100,7 @@ def test_each_mode_trains_saves_and_reloads_identically(
     same = launchml.Run.load(tmp_path / "run")
     np.testing.assert_array_equal(same.predict_proba(RUN_TEXTS), proba)
     assert isinstance(same.predict("refund please"), str)
-    pooling = "mean" if body == "frozen" else "cls"
+    pooling = "mean" if body == "frozen" else "cls"  # what "auto" means
     assert json.loads((tmp_path / "run" / "model.json").read_text())["pooling"] == pooling
     assert not list((tmp_path / "run").rglob("*.bin")) and not list(
         (tmp_path / "run").rglob("*.pt")
@@ -135,7 +135,10 @@ def test_hf_export_reloads_in_plain_transformers_with_the_same_logits(
     tiny_bert: Path, intent_files: dict[str, str], tmp_path: Path
 ) -> None:
     """Reference test: RUN/hf_model through AutoModelForSequenceClassification + AutoTokenizer."""
-    config = config_dict(intent_files, tiny_bert, tmp_path / "c", body="two_stage")
+    # fp32 on both sides (two_stage's recipe trains in bf16; the export is fp32)
+    config = config_dict(
+        intent_files, tiny_bert, tmp_path / "c", body="two_stage", precision="fp32"
+    )
     run = launchml.train(config, out=tmp_path / "run")
     ours = run.model.logits(TEXTS)  # type: ignore[attr-defined]
     model, tokenizer = load_hf_classifier(tmp_path / "run" / "hf_model")

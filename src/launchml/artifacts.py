@@ -141,7 +141,7 @@ def read_run_config(path: Path) -> Config:
     if not isinstance(raw, dict):
         raise damaged(path, "not a launchml config (expected a mapping of keys)")
     try:
-        return validate_config(raw, str(path))
+        return validate_config(raw, str(path), resolved=True)
     except LaunchMLError as exc:
         raise DamagedArtifactError(f"{exc}; {FIX}") from None
 

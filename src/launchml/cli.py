@@ -125,6 +125,7 @@ def train_command(
     from launchml import distributed
     from launchml.config import load_config
     from launchml.pipeline import TrainingInterrupted, train
+    from launchml.recipes import describe_recipe
 
     resolved = load_config(config, [*(set_ or []), *_mlflow_override(mlflow)])
     if resume is not None and out is not None:
@@ -141,6 +142,10 @@ def train_command(
         if status:
             raise typer.Exit(status)
         return
+    recipe = describe_recipe(resolved)
+    # on stdout (stderr is for warnings and the one error line), once (rank 0 under torchrun)
+    if recipe and not quiet and os.environ.get("RANK", "0") == "0":
+        typer.echo(recipe)
     try:
         run = train(resolved, out=out, resume=resume, quiet=quiet, log=_warn)
     except TrainingInterrupted as stop:

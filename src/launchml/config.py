@@ -2,8 +2,10 @@
 
 A run is described by a YAML file whose keys mirror the classes below (``data.train``,
 ``train.epochs``, ...). Command-line overrides use dotted keys (``--set train.epochs=3``). Unknown
-keys and wrong types are rejected with the key's path and a "did you mean" suggestion. The resolved
-config is written into every run directory as ``config.yaml``.
+keys and wrong types are rejected with the key's path and a "did you mean" suggestion. Keys a
+config leaves out under ``model`` and ``train`` take the best measured recipe of its model type
+(``launchml.recipes``), then the defaults below. The resolved config, every value spelled out, is
+written into every run directory as ``config.yaml``.
 
 Example::
 
@@ -18,7 +20,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from launchml.errors import InvalidConfigError, NotFoundError, did_you_mean
 
@@ -473,6 +483,17 @@ class Config(_Section):
             _check_space(self.tune.space, "tune.space")
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _recipe_fills_unset_keys(cls, raw: Any, info: ValidationInfo) -> Any:
+        """``model``/``train`` keys left out take the model type's measured recipe (when the
+        config is built; a section assigned later, ``config.train = ...``, is taken as given)."""
+        from launchml.recipes import with_recipe  # late import: recipes reads these classes
+
+        building = info.field_name is None  # on assignment pydantic names the field assigned
+        resolved = (info.context or {}).get("resolved", False)  # a run's saved config.yaml
+        return with_recipe(raw) if building and not resolved and isinstance(raw, dict) else raw
+
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
@@ -557,9 +578,12 @@ def migrate_config(raw: Any) -> Any:
     return raw
 
 
-def validate_config(raw: dict[str, Any], origin: str = "config") -> Config:
+def validate_config(raw: dict[str, Any], origin: str = "config", resolved: bool = False) -> Config:
+    """``raw`` as a :class:`Config`. ``resolved``: a run's saved ``config.yaml``, whose values
+    are what the run trained with; a key it lacks (added to launchml after the run) takes the
+    class default, never today's recipe."""
     try:
-        return Config.model_validate(raw)
+        return Config.model_validate(raw, context={"resolved": resolved})
     except ValidationError as exc:
         raise InvalidConfigError(f"{origin}: {_describe(exc)}") from None
 

@@ -302,7 +302,9 @@ def _create_partial(final: Path, config: Config, sources: dict[str, str | None])
         raise InvalidInputError(
             f"{final}: cannot create the run directory (--out): {exc.strerror}"
         ) from None
-    (work / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+    header = "# The resolved config: every value this run was trained with (keys the config left\n"
+    header += "# out took the model type's recipe, launchml.recipes, then the defaults).\n"
+    (work / "config.yaml").write_text(header + config.to_yaml(), encoding="utf-8")
     write_json(work / RESUME_FILE, {"data_fingerprints": sources})
     return work
 

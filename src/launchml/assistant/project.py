@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from launchml.config import ModelConfig, TrainConfig, _describe, _fields_at
 from launchml.errors import InvalidConfigError, NotFoundError
@@ -56,34 +64,31 @@ class DataSection(_Section):
     seed: int = 0
 
 
-def _default_model() -> ModelConfig:
-    # The frozen-encoder path with the recipe measured on Banking77 (docs/BENCHMARKS.md):
-    # mean pooling over the shared encoder, a linear head, lr 1e-2 for 40 epochs.
-    return ModelConfig.model_validate(
-        {"type": "transformer", "transformer": {"body": "frozen", "pooling": "mean"}}
-    )
-
-
-def _default_train() -> TrainConfig:
-    return TrainConfig.model_validate(
-        {
-            "epochs": 40,
-            "lr": 1e-2,
-            "schedule": "cosine",
-            "early_stopping": {"metric": "val_accuracy", "patience": None},
-        }
-    )
-
-
 class ClassifierSection(_Section):
     """The intent classifier: the ``model`` and ``train`` sections of a launchml run config.
 
     Any text model type works; a ``transformer`` uses the project's ``encoder`` unless its own
-    ``pretrained`` is set.
+    ``pretrained`` is set. Left out, the type is the frozen-encoder ``transformer``, and every
+    key the section leaves out takes that type's measured recipe (``launchml.recipes``, as in a
+    run config): for the default, mean pooling and a linear head at lr 1e-2 for 40 epochs.
     """
 
-    model: ModelConfig = Field(default_factory=_default_model)
-    train: TrainConfig = Field(default_factory=_default_train)
+    model: ModelConfig = ModelConfig(type="transformer")
+    train: TrainConfig = TrainConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recipe_fills_unset_keys(cls, raw: Any, info: ValidationInfo) -> Any:
+        from launchml.recipes import with_recipe
+
+        # on assignment pydantic names the field assigned (nested: the parent's field name)
+        if info.field_name in cls.model_fields or not isinstance(raw, dict):
+            return raw
+        model = raw.get("model", {})
+        model = model.model_dump(exclude_unset=True) if isinstance(model, BaseModel) else model
+        if isinstance(model, dict) and "type" not in model:
+            model = {**model, "type": "transformer"}  # the fast frozen-encoder path
+        return with_recipe({**raw, "model": model})
 
 
 class OutOfScopeSection(_Section):

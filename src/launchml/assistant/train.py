@@ -43,6 +43,7 @@ from launchml.assistant.faq import FaqEntry, read_faq
 from launchml.assistant.intents import IntentModel, head_logits, train_head
 from launchml.assistant.oos import OOSScorer, knn_similarity, language_thresholds
 from launchml.assistant.project import Project, load_project
+from launchml.config import load_config
 from launchml.errors import (
     ConflictError,
     DamagedArtifactError,
@@ -52,6 +53,7 @@ from launchml.errors import (
 )
 from launchml.manifest import write_manifest
 from launchml.pipeline import train as train_run
+from launchml.recipes import describe_recipe
 from launchml.runs import finish_run, partial_dir, write_json, write_text_atomic
 
 if TYPE_CHECKING:
@@ -105,7 +107,9 @@ def train_assistant(
             data["test"].write_csv(work / "data" / "test.csv")
         model_type = project.classifier.model.type
         say(f"training the intent classifier ({model_type}) on {len(fit)} examples")
-        run = train_run(intent_config(project, work / "data"), out=work / "intent", quiet=quiet)
+        config = load_config(intent_config(project, work / "data"))
+        say(describe_recipe(config) or f"{model_type}: its class defaults (no recipe)")
+        run = train_run(config, out=work / "intent", quiet=quiet)
         encoder = SentenceEncoder.load(project.encoder)
         intents = IntentModel.over(run, encoder)
         shared = intents.shares_encoder
