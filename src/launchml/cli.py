@@ -430,6 +430,51 @@ def serve_command(
         threads=threads,
     )
     serve(settings)
+@app.command("explain")
+def explain_command(
+    run: Annotated[Path, typer.Argument(help="A finished run directory.")],
+    inputs: Annotated[
+        list[str] | None, typer.Argument(help="Texts (or image paths) to explain.")
+    ] = None,
+    input_file: Annotated[
+        Path | None,
+        typer.Option("--input", help="A file with one text (or image path) per line."),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="The label to explain (default: the predicted one).")
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            min=2, max=4096, help="Integrated Gradients steps (default: until converged)."
+        ),
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write the explanations as an HTML page.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Why the model decided: attributions per token (texts) or a heat map (images)."""
+    from launchml.explain import explain
+    from launchml.explain.render import explanations_page, format_explanation
+    from launchml.predict import read_input_lines
+    from launchml.runs import Run, write_text_atomic
+
+    if bool(inputs) == (input_file is not None):
+        raise LaunchMLError("give the inputs as arguments or as --input FILE (one of the two)")
+    items = list(inputs) if inputs else read_input_lines(input_file)  # type: ignore[arg-type]
+    if html is not None and not html.parent.is_dir():
+        raise LaunchMLError(f"{html.parent}: directory not found (--html)")
+    loaded = Run.load(run)
+    explanations = explain(loaded, items, target=target, steps=steps)
+    assert isinstance(explanations, list)
+    if html is not None:
+        write_text_atomic(html, explanations_page(explanations, f"Explanations: {loaded.name}"))
+        _warn(f"wrote {html}")
+    if as_json:
+        _echo_json([e.to_json() for e in explanations])
+        return
+    typer.echo("\n\n".join(format_explanation(e) for e in explanations))
 
 
 @runs_app.command("list")

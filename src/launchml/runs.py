@@ -204,6 +204,16 @@ class Run:
         prepared, single = self._prepare(inputs)
         return self.model.predict_proba(prepared), single
 
+    def explain(self, inputs: Any, *, target: str | None = None, steps: int | None = None) -> Any:
+        """Why the model decided: token attributions (texts) or a heat map (images) for one
+        input, or a list of them for many (see :mod:`launchml.explain`).
+
+        ``target`` explains another label than the predicted one; ``steps`` fixes the number of
+        Integrated Gradients steps (default: as many as the completeness check needs)."""
+        from launchml.explain import explain
+
+        return explain(self, inputs, target=target, steps=steps)
+
     def encoder(self, member: int = 0) -> Any:
         """The sentence encoder of a ``transformer`` run (:class:`launchml.inference.encoder.
         SentenceEncoder`): the module the classifier itself uses, so a retriever built on it
