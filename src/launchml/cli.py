@@ -200,6 +200,44 @@ def tune_command(
     typer.echo(str(result.path))
 
 
+@app.command("federated")
+def federated_command(
+    config: Annotated[Path, typer.Argument(help="The run's config YAML.")],
+    clients: Annotated[
+        int | None, typer.Option(min=2, help="Simulated clients (federated.clients).")
+    ] = None,
+    rounds: Annotated[
+        int | None, typer.Option(min=1, help="FedAvg rounds (federated.rounds).")
+    ] = None,
+    partition: Annotated[
+        str | None, typer.Option(help="iid, or by-label for non-iid clients (federated.partition).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a config key, e.g. --set federated.local_epochs=2."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default: runs/<time>-<model>).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per round.")] = False,
+) -> None:
+    """Train with federated averaging (Flower's FedAvg) over simulated clients that each keep a
+    part of the training data; saves a normal run (the last line printed)."""
+    from launchml.federated import train_federated
+
+    overrides = list(set_ or [])
+    for key, value in (("clients", clients), ("rounds", rounds), ("partition", partition)):
+        if value is not None:
+            overrides.append(f"federated.{key}={value}")
+    run = train_federated(config, overrides, out=out, quiet=quiet, log=_warn)
+    for split, metrics in run.metrics.items():
+        typer.echo(
+            f"{split}: accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
+            f"(n={metrics['n']})"
+        )
+    typer.echo(str(run.path))
+
+
 @app.command("evaluate")
 def evaluate_command(
     run: Annotated[Path, typer.Argument(help="A finished run directory.")],
@@ -430,6 +468,8 @@ def serve_command(
         threads=threads,
     )
     serve(settings)
+
+
 @app.command("explain")
 def explain_command(
     run: Annotated[Path, typer.Argument(help="A finished run directory.")],

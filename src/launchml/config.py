@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -430,6 +430,23 @@ class TrackingConfig(_Section):
     mlflow: MlflowConfig | None = None
 
 
+class FederatedConfig(_Section):
+    """``launchml federated``: FedAvg (Flower) over ``clients`` simulated clients, each holding a
+    part of the training data; ``--clients``/``--rounds``/``--partition`` set these."""
+
+    clients: int = Field(4, ge=2, le=1000, description="simulated clients")
+    rounds: int = Field(10, ge=1, description="federated rounds")
+    partition: Literal["iid", "by-label"] = Field(
+        "iid",
+        description="iid: a random share each; by-label: label-sorted shards (non-iid)",
+    )
+    shards_per_client: int = Field(
+        2, ge=1, description="by-label: label-sorted shards per client (McMahan et al. 2017)"
+    )
+    local_epochs: int = Field(1, ge=1, description="epochs each client trains per round")
+    fraction: float = Field(1.0, gt=0.0, le=1.0, description="share of clients in each round")
+
+
 class Config(_Section):
     """The root of the config tree."""
 
@@ -439,6 +456,9 @@ class Config(_Section):
     inference: InferenceConfig = InferenceConfig()
     tune: TuneConfig | None = None
     tracking: TrackingConfig = TrackingConfig()
+    federated: FederatedConfig | None = Field(
+        None, description="set for runs trained by launchml federated; None: centralised"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -591,6 +611,8 @@ def _fields_at(loc: list[str]) -> list[str]:
     for part in loc:
         field = model.model_fields.get(part)
         annotation = field.annotation if field else None
+        # an optional section (``X | None``) suggests the keys of X
+        annotation = next((a for a in get_args(annotation) if a is not type(None)), annotation)
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation

@@ -195,18 +195,7 @@ class TorchModel(Model):
                 f"model type '{self.name}' trains on {' or '.join(self.kinds)} data, "
                 f"got {train.kind} data from {train.source}; pick another model.type"
             )
-        pretrained = None
-        if train.kind == "text":
-            self._fit_tokenizer(train.inputs)  # type: ignore[arg-type]
-            pretrained = self._pretrained_embeddings()
-        self.spec_ = self.describe(train)
-        if pretrained is not None:
-            self.spec_["embedding_dim"] = int(pretrained.shape[1])
-        torch.manual_seed(self.train_options.seed)  # weight initialisation
-        self.module_ = self.build_module(self.spec_)
-        if pretrained is not None:
-            copy_embeddings(self.module_.embedding, pretrained)  # type: ignore[arg-type]
-            del pretrained
+        self.build_for(train)
         transform = None
         if train.kind == "image" and self.train_options.augment.enabled:
             transform = Augment(self.train_options.augment)
@@ -227,6 +216,23 @@ class TorchModel(Model):
             on_epoch_end=ctx.on_epoch_end,
         )
         return self
+
+    def build_for(self, train: Dataset) -> None:
+        """The untrained module for ``train``'s data (``module_``, ``spec_``): the tokenizer
+        fitted or loaded, the weights initialised from ``train.seed``, pretrained embeddings
+        copied in. :meth:`fit` starts here; federated training too."""
+        pretrained = None
+        if train.kind == "text":
+            self._fit_tokenizer(train.inputs)  # type: ignore[arg-type]
+            pretrained = self._pretrained_embeddings()
+        self.spec_ = self.describe(train)
+        if pretrained is not None:
+            self.spec_["embedding_dim"] = int(pretrained.shape[1])
+        torch.manual_seed(self.train_options.seed)  # weight initialisation
+        self.module_ = self.build_module(self.spec_)
+        if pretrained is not None:
+            copy_embeddings(self.module_.embedding, pretrained)  # type: ignore[arg-type]
+            del pretrained
 
     def describe(self, train: Dataset) -> dict[str, Any]:
         """The JSON-able facts needed to rebuild the module: data shape and options."""
@@ -258,6 +264,10 @@ class TorchModel(Model):
             self.module_, self._inputs(inputs), self.inference_options.batch_size
         )
         return probabilities(logits, len(self.labels))
+
+    def inputs(self, inputs: list[str] | np.ndarray) -> Inputs:
+        """Prepared examples as the module reads them (images, or token ids)."""
+        return self._inputs(inputs)
 
     def _inputs(self, inputs: list[str] | np.ndarray) -> Inputs:
         if self.spec_["kind"] == "image":
