@@ -131,10 +131,22 @@ def train_command(
         else:
             _warn("interrupted before the first checkpoint; nothing was kept")
         raise typer.Exit(130) from None
+    _echo_run(run)
+
+
+def _echo_run(run: Any) -> None:
+    """A finished run's figures, its privacy budget spent, and its directory (last line)."""
     for split, metrics in run.metrics.items():
         typer.echo(
             f"{split}: accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
             f"(n={metrics['n']})"
+        )
+    privacy = run.meta.get("privacy")
+    if privacy:
+        typer.echo(
+            f"privacy: epsilon {privacy['epsilon']:.3f} spent of {privacy['target_epsilon']:g} "
+            f"(delta {privacy['delta']:.1e}, noise multiplier {privacy['noise_multiplier']:.3f}, "
+            f"max_grad_norm {privacy['max_grad_norm']:g})"
         )
     typer.echo(str(run.path))
 
@@ -230,12 +242,7 @@ def federated_command(
         if value is not None:
             overrides.append(f"federated.{key}={value}")
     run = train_federated(config, overrides, out=out, quiet=quiet, log=_warn)
-    for split, metrics in run.metrics.items():
-        typer.echo(
-            f"{split}: accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
-            f"(n={metrics['n']})"
-        )
-    typer.echo(str(run.path))
+    _echo_run(run)
 
 
 @app.command("evaluate")

@@ -309,6 +309,17 @@ class ModelConfig(_Section):
         return value
 
 
+class PrivacyConfig(_Section):
+    """Differentially private training (DP-SGD with Opacus, see ``launchml.privacy``): the
+    finished model is (epsilon, delta)-differentially private for the training examples."""
+
+    epsilon: float = Field(gt=0.0, description="the budget the whole training may spend")
+    delta: float | None = Field(
+        None, gt=0.0, lt=1.0, description="None: min(1e-5, 1 / training examples)"
+    )
+    max_grad_norm: float = Field(1.0, gt=0.0, description="each example's gradient clipped to")
+
+
 class TrainConfig(_Section):
     """Options of the training engine (``launchml.trainer``) used by every torch model."""
 
@@ -337,6 +348,9 @@ class TrainConfig(_Section):
     class_weights: Literal["none", "balanced"] | list[Annotated[float, Field(ge=0.0)]] = "none"
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
     augment: AugmentConfig = AugmentConfig()
+    privacy: PrivacyConfig | None = Field(
+        None, description="differentially private training (DP-SGD); None: off"
+    )
 
 
 class InferenceConfig(_Section):

@@ -101,6 +101,10 @@ def _train(
             f"model.type '{config.model.type}' works on {' or '.join(model_cls.kinds)} data, "
             f"but {config.data.train} holds {splits.train.kind}s"
         )
+    if config.train.privacy is not None:
+        from launchml.privacy import check_private
+
+        check_private(config, splits.train.kind)
     model = model_cls.from_config(config, splits.labels)
     model.check_data(splits.train)  # options that cannot work on these data, e.g. min_df
     sources = data_fingerprints(config)
@@ -140,7 +144,8 @@ def _train(
             "eval_seconds": round(evaluated - fitted, 3),
             "total_seconds": round(time.perf_counter() - started, 3),
         }
-        write_json(work / "meta.json", _meta(config, splits, timings, sources))
+        meta = {**_meta(config, splits, timings, sources), **ctx.meta}  # the model's facts too
+        write_json(work / "meta.json", meta)
         finish_run(work, final)  # writes manifest.json last, then renames
     except BaseException as exc:
         kept = _after_failure(work, resumed=resume is not None)

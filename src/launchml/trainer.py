@@ -14,6 +14,9 @@ batch (the same objects prediction uses; the validation pass is
 ``randperm`` (e.g. length-bucketed batches). It must draw its randomness from ``generator``
 only, so that resumed runs stay exact.
 
+``private`` (:class:`Private`, made by :mod:`launchml.privacy`) makes the run differentially
+private: Poisson-sampled batches, per-example clipping and noise (Opacus), epsilon per epoch.
+
 The loop reads top to bottom: setup (threads, seeds, optimiser, loss), resume from a checkpoint,
 epochs (shuffle with a generator seeded from ``(seed, epoch)``, optional augmentation,
 accumulation, clipping, schedule), validation, early stopping, a checkpoint after every epoch,
@@ -40,7 +43,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 import numpy as np
 import torch
@@ -57,6 +60,23 @@ CHECKPOINT = "checkpoint.safetensors"
 Transform = Callable[[Batch, torch.Generator], Batch]
 #: ``on_epoch_end(row)``: called with each epoch's history row (a tuner's pruner, a tracker)
 EpochHook = Callable[[dict[str, Any]], None]
+
+
+class Private(Protocol):
+    """Differentially private training (:class:`launchml.privacy.DPTraining`): the engine
+    trains through ``attach``'s module and steps ``attach``'s optimizer, takes its batches from
+    ``epoch_batches`` (Poisson sampling) and adds ``epoch_report`` to each epoch's row; the
+    per-example clipping replaces ``grad_clip``. ``detach`` ends it."""
+
+    def attach(
+        self, module: nn.Module, optimizer: torch.optim.Optimizer, steps_done: int = 0
+    ) -> tuple[nn.Module, torch.optim.Optimizer]: ...
+
+    def epoch_batches(self, generator: torch.Generator, n_batches: int) -> list[torch.Tensor]: ...
+
+    def epoch_report(self) -> dict[str, float]: ...
+
+    def detach(self) -> None: ...
 
 
 class _Loop(TypedDict):
@@ -88,6 +108,7 @@ def fit(
     transform: Transform | None = None,
     eval_batch_size: int = 512,
     on_epoch_end: EpochHook | None = None,
+    private: Private | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``module`` in place; return (and fill ``history`` with) one dict per epoch.
 
@@ -103,6 +124,7 @@ def fit(
     on_epoch_end: called with each epoch's row after validation and the checkpoint (on resume
         first with the rows restored from the checkpoint); an exception it raises (a pruned
         trial) stops training at once and propagates.
+    private: differentially private training (see :class:`Private`); None: ordinary training.
     """
     history = [] if history is None else history
     torch.set_num_threads(options.threads or os.cpu_count() or 1)
@@ -132,6 +154,10 @@ def fit(
         if on_epoch_end is not None:
             for restored in history:
                 on_epoch_end(restored)
+    # what the loop trains through and steps: the module and optimizer, or their private twins
+    trained, stepper = module, optimizer
+    if private is not None:
+        trained, stepper = private.attach(module, optimizer, loop["step"])
 
     progress = None if quiet else _Progress()
     try:
@@ -141,31 +167,28 @@ def fit(
             # Everything random in this epoch derives from (seed, epoch): exact resumes.
             torch.manual_seed(options.seed * 1_000_003 + epoch)
             generator = torch.Generator().manual_seed(options.seed + epoch)
-            epoch_order = getattr(train, "epoch_order", None)
-            if epoch_order is not None:
-                order = epoch_order(generator, options.batch_size)
-            else:
-                order = torch.randperm(len(train), generator=generator)
+            batches = _epoch_batches(train, generator, options.batch_size, n_batches, private)
             if progress:
                 progress.start_epoch(epoch, options.epochs, len(train))
             module.train()
             total_loss, seen = 0.0, 0
-            for b in range(n_batches):
-                index = order[b * options.batch_size : (b + 1) * options.batch_size]
+            for b, index in enumerate(batches):
+                if len(index) == 0:  # a Poisson-sampled batch can be empty: nothing to learn
+                    continue
                 batch = train.batch(index)
                 if transform is not None:
                     batch = transform(batch, generator)
-                loss = criterion(module(*batch), targets[index])
+                loss = criterion(trained(*batch), targets[index])
                 (loss / options.accumulate).backward()
                 if (b + 1) % options.accumulate == 0 or b + 1 == n_batches:
                     factor = _lr_factor(options, loop["step"], total_steps)
                     lr = options.lr * loop["lr_scale"] * factor
                     for group in optimizer.param_groups:
                         group["lr"] = lr * group.get("lr_scale", 1.0)
-                    if options.grad_clip is not None:
+                    if options.grad_clip is not None and private is None:
                         nn.utils.clip_grad_norm_(module.parameters(), options.grad_clip)
-                    optimizer.step()
-                    optimizer.zero_grad(set_to_none=True)
+                    stepper.step()
+                    stepper.zero_grad(set_to_none=True)
                     if average is not None:
                         average.update(loop["step"])
                     loop["step"] += 1
@@ -184,6 +207,8 @@ def fit(
                 if improved and has_val:
                     best = {k: v.detach().clone() for k, v in module.state_dict().items()}
             row["lr"] = optimizer.param_groups[0]["lr"]
+            if private is not None:
+                row.update(private.epoch_report())
             row["seconds"] = time.perf_counter() - started
             if improved:
                 loop.update({"best_score": score, "best_epoch": epoch, "bad_epochs": 0})
@@ -204,6 +229,8 @@ def fit(
     finally:
         if progress:
             progress.close()
+        if private is not None:
+            private.detach()
     if best is not None:  # the weights of the best epoch, not the last one
         module.load_state_dict(best)
     elif average is not None:
@@ -287,6 +314,25 @@ def _assign(params: list[nn.Parameter], values: list[torch.Tensor]) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Setup helpers.
+
+
+def _epoch_batches(
+    train: Inputs,
+    generator: torch.Generator,
+    batch_size: int,
+    n_batches: int,
+    private: Private | None,
+) -> list[torch.Tensor]:
+    """The example indices of each batch of an epoch: a permutation cut in ``batch_size``
+    slices (or the ``epoch_order`` hook's, e.g. length-bucketed), or ``private``'s batches."""
+    if private is not None:
+        return private.epoch_batches(generator, n_batches)
+    epoch_order = getattr(train, "epoch_order", None)
+    if epoch_order is not None:
+        order = epoch_order(generator, batch_size)
+    else:
+        order = torch.randperm(len(train), generator=generator)
+    return [order[b * batch_size : (b + 1) * batch_size] for b in range(n_batches)]
 
 
 def _seed_everything(seed: int) -> None:

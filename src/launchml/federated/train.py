@@ -12,7 +12,9 @@ In each round every sampled client receives the global weights, trains ``local_e
 on its own examples with the training engine (the ``train`` options at a constant learning
 rate: no schedule, early stopping or weight averaging inside a round; a fresh optimiser), and
 sends its weights and example count back; FedAvg averages them weighted by the counts. After
-each round the global model is scored on the run's validation split (on the server).
+each round the global model is scored on the run's validation split (on the server), and, as the
+engine keeps the best epoch, the run keeps the best round by ``train.early_stopping.metric``
+(the last round when there is no validation split).
 
 Example::
 
@@ -22,6 +24,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
@@ -40,6 +43,7 @@ from launchml.evaluate import classification_metrics
 from launchml.federated.partition import describe, partition
 from launchml.federated.tasks import FederatedTask, check_federated, federated_task
 from launchml.models import get_model_class
+from launchml.models.torch_base import dp_layers
 from launchml.pipeline import _meta, _prepare_run_dir, encode_labels, seed_everything, write_labels
 from launchml.runs import Run, finish_run, write_history, write_json
 
@@ -83,6 +87,10 @@ def train_federated(
     for note in splits.notes:
         say(f"warning: {note}")
     check_federated(config, splits.train.kind)
+    if config.train.privacy is not None:
+        from launchml.privacy import check_private
+
+        check_private(config, splits.train.kind)
     y_train = encode_labels(splits.train, splits.labels)
     parts = partition(y_train, fed.clients, fed.partition, fed.shards_per_client, config.train.seed)
     model = get_model_class(config.model.type).from_config(config, splits.labels)
@@ -94,7 +102,8 @@ def train_federated(
         seed_everything(config.train.seed)
         task = federated_task(model, config, splits.train, splits.val)
         y_val = encode_labels(splits.val, splits.labels) if splits.val else None
-        history = run_fedavg(task, parts, y_train, y_val, config, None if quiet else say)
+        privates = client_privacy(config, parts)
+        history = run_fedavg(task, parts, y_train, y_val, config, None if quiet else say, privates)
         fitted = time.perf_counter()
         metrics = {
             name: classification_metrics(
@@ -122,12 +131,42 @@ def train_federated(
             "federated_weights": task.what,
             "client_data": describe(parts, y_train, splits.labels),
         }
+        if privates:
+            meta["privacy"] = privacy_spent(privates)
         write_json(work / "meta.json", meta)  # last: marks complete
         finish_run(work, final)
     except LaunchMLError:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return Run.load(final)
+
+
+def client_privacy(config: Config, parts: list[np.ndarray]) -> dict[int, Any]:
+    """``train.privacy`` per client: each trains with DP-SGD on its own examples, with its own
+    accountant over all its rounds (the budget covers ``rounds x local_epochs`` epochs)."""
+    if config.train.privacy is None:
+        return {}
+    from launchml.privacy import DPTraining
+
+    fed = config.federated
+    assert fed is not None
+    epochs = fed.rounds * fed.local_epochs
+    return {
+        k: DPTraining(config.train.privacy, epochs, config.train.batch_size, len(part))
+        for k, part in enumerate(parts)
+    }
+
+
+def privacy_spent(privates: dict[int, Any]) -> dict[str, Any]:
+    """``meta.json``'s ``privacy`` for a federated run: the largest epsilon any client spent
+    (each client's guarantee covers its own examples), and every client's."""
+    spent = [privates[k].spent() for k in sorted(privates)]
+    worst = max(spent, key=lambda s: s["epsilon"])
+    return {
+        **worst,
+        "scope": "per client: each client's examples, by its own accountant (local DP-SGD)",
+        "epsilon_per_client": [s["epsilon"] for s in spent],
+    }
 
 
 def local_options(config: Config, task: FederatedTask, round_: int, client: int) -> TrainConfig:
@@ -155,6 +194,7 @@ def run_fedavg(
     y_val: np.ndarray | None,
     config: Config,
     say: Callable[[str], None] | None = None,
+    privates: dict[int, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Flower's FedAvg over in-process clients; the global weights end up in ``task.module``.
     Returns one history row per round (aggregated train loss, server-side validation)."""
@@ -185,6 +225,7 @@ def run_fedavg(
             local_options(config, task, round_, client),
             quiet=True,
             eval_batch_size=batch_size,
+            private=(privates or {}).get(client),
         )
         reply: dict[str, ArrayRecord | MetricRecord | ConfigRecord] = {
             "arrays": ArrayRecord(task.module.state_dict()),
@@ -209,6 +250,10 @@ def run_fedavg(
     history: list[dict[str, Any]] = []
     val_targets = torch.as_tensor(y_val, dtype=torch.long) if y_val is not None else None
     clock = [time.perf_counter()]
+    # as the engine keeps the best epoch: the best round by train.early_stopping.metric
+    metric = config.train.early_stopping.metric
+    sign = 1.0 if metric.endswith("loss") else -1.0
+    best: dict[str, Any] = {"score": None, "arrays": None, "round": None}
 
     def server_evaluate(round_: int, arrays: ArrayRecord) -> MetricRecord | None:
         """After each round: the clients' mean loss, the global model on the val split."""
@@ -219,29 +264,45 @@ def run_fedavg(
         if task.val is not None and val_targets is not None:
             task.module.load_state_dict(arrays.to_torch_state_dict())
             row.update(engine.evaluate(task.module, task.val, val_targets, batch_size))
+            score = sign * row[metric]
+            if best["score"] is None or score < best["score"]:
+                best.update(score=score, arrays=arrays, round=round_)
         row["seconds"] = round(time.perf_counter() - clock[0], 3)
         clock[0] = time.perf_counter()
         history.append(row)
         if say is not None:
             score = f", val accuracy {row['val_accuracy']:.4f}" if "val_accuracy" in row else ""
             say(
-                f"round {round_}/{fed.rounds}: clients' train loss {aggregated:.4f}{score} "
+                f"round {round_}/{fed.rounds}: clients' train loss {aggregated:.4f}{score}"
+                f"{spent_so_far(privates)} "
                 f"({row['seconds']:.1f} s)"
             )
         return MetricRecord({k: float(v) for k, v in row.items()})
 
+    # DP-SGD trains LSTMs as Opacus' DPLSTM (same weight names): swapped in for all rounds
+    layers = dp_layers(task.module) if privates else contextlib.nullcontext()
     try:
-        result = strategy.start(
-            LocalGrid(nodes),
-            ArrayRecord(task.module.state_dict()),
-            num_rounds=fed.rounds,
-            evaluate_fn=server_evaluate,
-        )
+        with layers:
+            result = strategy.start(
+                LocalGrid(nodes),
+                ArrayRecord(task.module.state_dict()),
+                num_rounds=fed.rounds,
+                evaluate_fn=server_evaluate,
+            )
     finally:
         flower_log.setLevel(level)
-    task.module.load_state_dict(result.arrays.to_torch_state_dict())
+    final = best["arrays"] if best["arrays"] is not None else result.arrays
+    task.module.load_state_dict(final.to_torch_state_dict())
     task.module.eval()
+    for row in history:
+        row["best"] = row["round"] == (best["round"] or fed.rounds)
     return history
 
 
-__all__ = ["local_options", "run_fedavg", "train_federated"]
+def spent_so_far(privates: dict[int, Any] | None) -> str:
+    if not privates:
+        return ""
+    return f", epsilon {max(p.epsilon() for p in privates.values()):.3f}"
+
+
+__all__ = ["client_privacy", "local_options", "privacy_spent", "run_fedavg", "train_federated"]

@@ -19,6 +19,7 @@ like any other weight, so a saved run never needs the source directory again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any, ClassVar
@@ -53,6 +54,22 @@ VOCAB = "vocab.json"
 TOKENIZER_DIR = "tokenizer"
 MINILM = "minilm"
 WORD_EMBEDDINGS_SUFFIX = "word_embeddings.weight"
+
+
+def private_training(options: TrainConfig, n_examples: int) -> Any:
+    """``train.privacy``'s :class:`launchml.privacy.DPTraining` for ``n_examples``, or None."""
+    if options.privacy is None:
+        return None
+    from launchml.privacy import DPTraining
+
+    return DPTraining(options.privacy, options.epochs, options.batch_size, n_examples)
+
+
+def dp_layers(module: nn.Module) -> Any:
+    """:func:`launchml.privacy.dp_layers` (Opacus imported only for private training)."""
+    from launchml.privacy import dp_layers as swap
+
+    return swap(module)
 
 
 def resolve_tokenizer_dir(name: str, option: str) -> Path:
@@ -200,21 +217,26 @@ class TorchModel(Model):
         if train.kind == "image" and self.train_options.augment.enabled:
             transform = Augment(self.train_options.augment)
         val_inputs = self._inputs(val.inputs) if val is not None and len(val) else None
-        engine.fit(
-            self.module_,
-            self._inputs(train.inputs),
-            np.asarray(y_train, dtype=np.int64),
-            val_inputs,
-            None if val_inputs is None else np.asarray(y_val, dtype=np.int64),
-            self.train_options,
-            ctx.work_dir,
-            quiet=ctx.quiet,
-            resume=ctx.resume,
-            history=ctx.history,
-            transform=transform,
-            eval_batch_size=self.inference_options.batch_size,
-            on_epoch_end=ctx.on_epoch_end,
-        )
+        private = private_training(self.train_options, len(train))
+        with dp_layers(self.module_) if private else contextlib.nullcontext():
+            engine.fit(
+                self.module_,
+                self._inputs(train.inputs),
+                np.asarray(y_train, dtype=np.int64),
+                val_inputs,
+                None if val_inputs is None else np.asarray(y_val, dtype=np.int64),
+                self.train_options,
+                ctx.work_dir,
+                quiet=ctx.quiet,
+                resume=ctx.resume,
+                history=ctx.history,
+                transform=transform,
+                eval_batch_size=self.inference_options.batch_size,
+                on_epoch_end=ctx.on_epoch_end,
+                private=private,
+            )
+        if private is not None:
+            ctx.meta["privacy"] = private.spent()
         return self
 
     def build_for(self, train: Dataset) -> None:

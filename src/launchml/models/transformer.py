@@ -66,6 +66,7 @@ from launchml.models.hf_encoder import (
     default_cache_dir,
     model_identity,
 )
+from launchml.models.torch_base import private_training
 
 #: prediction batches of a transformer hold at most this many texts (attention is quadratic)
 MAX_PREDICT_BATCH = 256
@@ -206,7 +207,8 @@ class Transformer(Model):
         head = self.module_.head()
         if stage.threads is None:  # one small matrix: a second thread only adds sync overhead
             stage = stage.model_copy(update={"threads": 1})
-        return engine.fit(
+        private = private_training(stage, len(f_train))
+        rows = engine.fit(
             head,
             engine.TensorInputs(f_train),
             y_train,
@@ -218,7 +220,11 @@ class Transformer(Model):
             resume=ctx.resume,
             eval_batch_size=self.inference_options.batch_size,
             on_epoch_end=_staged(ctx, "head"),
+            private=private,
         )
+        if private is not None:
+            ctx.meta["privacy"] = private.spent()
+        return rows
 
     def _fit_body(self, ids_train, y_train, ids_val, y_val, ctx):
         """Fine-tune body and head together."""
