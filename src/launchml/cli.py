@@ -504,14 +504,15 @@ def explain_command(
     """Why the model decided: attributions per token (texts) or a heat map (images)."""
     from launchml.explain import explain
     from launchml.explain.render import explanations_page, format_explanation
+    from launchml.outputs import check_output_file
     from launchml.predict import read_input_lines
     from launchml.runs import Run, write_text_atomic
 
     if bool(inputs) == (input_file is not None):
-        raise LaunchMLError("give the inputs as arguments or as --input FILE (one of the two)")
+        raise InvalidInputError("give the inputs as arguments or as --input FILE (one of the two)")
+    if html is not None:
+        check_output_file(html, "--html")
     items = list(inputs) if inputs else read_input_lines(input_file)  # type: ignore[arg-type]
-    if html is not None and not html.parent.is_dir():
-        raise LaunchMLError(f"{html.parent}: directory not found (--html)")
     loaded = Run.load(run)
     explanations = explain(loaded, items, target=target, steps=steps)
     assert isinstance(explanations, list)

@@ -25,7 +25,7 @@ from launchml.data.dataset import Dataset
 from launchml.data.load import Splits, fingerprint, load_splits
 from launchml.errors import ConflictError, InvalidConfigError, InvalidInputError, NotFoundError
 from launchml.evaluate import classification_metrics
-from launchml.models import FitContext, get_model_class
+from launchml.models import FitContext, Model, get_model_class
 from launchml.outputs import check_output_dir
 from launchml.profiling import package_versions
 from launchml.runs import (
@@ -50,6 +50,7 @@ def train(
     log: Any = None,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     tracker: Tracker | None = None,
+    fit: Callable[[Model, Splits, FitContext], None] | None = None,
 ) -> Run:
     """Train a model as ``config`` describes and return the finished :class:`Run`.
 
@@ -62,6 +63,8 @@ def train(
     log: a callable taking one line of text (warnings and notes); default: ignore.
     on_epoch_end: called with each epoch's history row as it is done (may raise to stop).
     tracker: where the run is tracked; default the one ``config.tracking`` configures.
+    fit: trains the model instead of ``model.fit`` (federated training does), filling the
+        context's ``history`` and ``meta``; everything else about the run stays the same.
 
     Example::
 
@@ -72,7 +75,7 @@ def train(
         config = load_config(config)
     tracker = tracker or tracking.for_config(config)
     with tracker:
-        run = _train(config, out, resume, quiet, log, _both(tracker.log_epoch, on_epoch_end))
+        run = _train(config, out, resume, quiet, log, _both(tracker.log_epoch, on_epoch_end), fit)
         tracker.log_run(run)
     return run
 
@@ -84,6 +87,7 @@ def _train(
     quiet: bool,
     log: Any,
     on_epoch_end: Callable[[dict[str, Any]], None],
+    fit: Callable[[Model, Splits, FitContext], None] | None = None,
 ) -> Run:
     started = time.perf_counter()
     say = log or (lambda line: None)
@@ -124,7 +128,10 @@ def _train(
         ctx.work_dir.mkdir(exist_ok=True)
         y_train = encode_labels(splits.train, splits.labels)
         y_val = encode_labels(splits.val, splits.labels) if splits.val else None
-        model.fit(splits.train, y_train, splits.val, y_val, ctx)
+        if fit is None:
+            model.fit(splits.train, y_train, splits.val, y_val, ctx)
+        else:
+            fit(model, splits, ctx)
         fitted = time.perf_counter()
 
         metrics = {

@@ -63,8 +63,9 @@ class Subset:
 BUILDERS = ("mlp", "cnn", "lstm", "textcnn", "transformer")
 
 
-def check_federated(config: Config, kind: str) -> None:
-    """Refuse, before anything is written, what federated training cannot do or should not."""
+def check_federated(config: Config, kind: str | None = None) -> None:
+    """Refuse what federated training cannot do or should not; the settings alone first, then
+    (``kind`` given) those that depend on the data's kind."""
     name = config.model.type
     if name not in BUILDERS:
         raise InvalidConfigError(
@@ -72,7 +73,13 @@ def check_federated(config: Config, kind: str) -> None:
             f"network; use one of {', '.join(BUILDERS)}"
         )
     options = getattr(config.model, name)
-    if kind == "text" and getattr(options, "tokenizer", None) == "word":
+    if name == "mlp" and kind == "text":
+        raise InvalidConfigError(
+            f"model.type '{name}': an mlp over texts learns its word vocabulary from all the "
+            "training texts in one place, which federated training avoids; use lstm or textcnn "
+            "with a pretrained tokenizer (model.<type>.tokenizer: minilm)"
+        )
+    if getattr(options, "tokenizer", None) == "word":
         raise InvalidConfigError(
             f"model.{name}.tokenizer: 'word' learns its vocabulary from all the training "
             "texts in one place, which federated training avoids; use a pretrained tokenizer "

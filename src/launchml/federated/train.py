@@ -1,12 +1,12 @@
 """``train_federated(config) -> Run``: FedAvg over simulated clients, saved as a normal run.
 
-Reads top to bottom: resolve the config (its ``federated`` section), load the data as
-``launchml train`` does, deal the training examples out to the clients
-(:mod:`launchml.federated.partition`), set the model up (:mod:`launchml.federated.tasks`), run
-Flower's ``FedAvg`` strategy for ``rounds`` rounds over in-process ``ClientApp`` objects
-(:mod:`launchml.federated.grid`), and write the run directory exactly as centralised training
-does (the model with the final global weights, metrics on the validation and test splits,
-``history.csv`` with one row per round, ``meta.json`` with the clients' shares).
+The run is made by :func:`launchml.pipeline.train` (the same data loading, checks, run
+directory, metrics, manifest and failure handling as ``launchml train``); only the fitting is
+replaced by :func:`fit_federated`, which reads top to bottom: deal the training examples out to
+the clients (:mod:`launchml.federated.partition`), set the model up
+(:mod:`launchml.federated.tasks`), run Flower's ``FedAvg`` strategy for ``rounds`` rounds over
+in-process ``ClientApp`` objects (:mod:`launchml.federated.grid`), and leave the global weights
+in the model; ``history.csv`` gets one row per round and ``meta.json`` the clients' shares.
 
 In each round every sampled client receives the global weights, trains ``local_epochs`` epochs
 on its own examples with the training engine (the ``train`` options at a constant learning
@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 import time
 from collections.abc import Callable
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -38,14 +38,13 @@ import torch
 
 from launchml import trainer as engine
 from launchml.config import Config, FederatedConfig, TrainConfig, load_config
-from launchml.errors import LaunchMLError
-from launchml.evaluate import classification_metrics
+from launchml.data.load import Splits
 from launchml.federated.partition import describe, partition
 from launchml.federated.tasks import FederatedTask, check_federated, federated_task
-from launchml.models import get_model_class
+from launchml.models import FitContext, Model
 from launchml.models.torch_base import dp_layers
-from launchml.pipeline import _meta, _prepare_run_dir, encode_labels, seed_everything, write_labels
-from launchml.runs import Run, finish_run, write_history, write_json
+from launchml.pipeline import encode_labels, train
+from launchml.runs import Run
 
 #: the Flower strategy that aggregates the clients' weights
 STRATEGY = "FedAvg"
@@ -70,75 +69,41 @@ def train_federated(
     quiet: no line per round.
     log: a callable taking one line of text (warnings and the rounds).
     """
-    started = time.perf_counter()
-    say = log or (lambda line: None)
     if not isinstance(config, Config):
         config = load_config(config, overrides)
     elif overrides:
         config = load_config(config.model_dump(mode="json"), overrides)
     if config.federated is None:
         config = config.model_copy(update={"federated": FederatedConfig()})
+    check_federated(config)  # before the data are read: the cheap refusals first
+    say = None if quiet else log
+    return train(config, out, quiet=True, log=log, fit=partial(fit_federated, say=say))
+
+
+def fit_federated(
+    model: Model, splits: Splits, ctx: FitContext, say: Callable[[str], None] | None = None
+) -> None:
+    """The pipeline's ``fit``: FedAvg in place of ``model.fit``; fills ``ctx``."""
+    config = ctx.config
     fed = config.federated
     assert fed is not None
-
-    from launchml.data.load import load_splits
-
-    splits = load_splits(config.data)
-    for note in splits.notes:
-        say(f"warning: {note}")
     check_federated(config, splits.train.kind)
-    if config.train.privacy is not None:
-        from launchml.privacy import check_private
-
-        check_private(config, splits.train.kind)
     y_train = encode_labels(splits.train, splits.labels)
+    y_val = encode_labels(splits.val, splits.labels) if splits.val else None
     parts = partition(y_train, fed.clients, fed.partition, fed.shards_per_client, config.train.seed)
-    model = get_model_class(config.model.type).from_config(config, splits.labels)
-    loaded = time.perf_counter()
-
-    final, work = _prepare_run_dir(config, out, None)
-    try:
-        write_labels(work / "labels.json", splits.labels)
-        seed_everything(config.train.seed)
-        task = federated_task(model, config, splits.train, splits.val)
-        y_val = encode_labels(splits.val, splits.labels) if splits.val else None
-        privates = client_privacy(config, parts)
-        history = run_fedavg(task, parts, y_train, y_val, config, None if quiet else say, privates)
-        fitted = time.perf_counter()
-        metrics = {
-            name: classification_metrics(
-                data.labels, model.predict_proba(data.inputs), splits.labels
-            )
-            for name, data in (("val", splits.val), ("test", splits.test))
-            if data is not None
-        }
-        evaluated = time.perf_counter()
-        model.save(work)
-        write_history(work / "history.csv", history)
-        write_json(work / "metrics.json", metrics)
-        timings = {
-            "load_seconds": round(loaded - started, 3),
-            "fit_seconds": round(fitted - loaded, 3),
-            "eval_seconds": round(evaluated - fitted, 3),
-            "total_seconds": round(time.perf_counter() - started, 3),
-        }
-        meta = _meta(config, splits, timings)
-        meta["federated"] = {
-            "framework": f"flwr {version('flwr')} ({STRATEGY}, in-process grid)",
-            "clients": fed.clients,
-            "rounds": fed.rounds,
-            "partition": fed.partition,
-            "federated_weights": task.what,
-            "client_data": describe(parts, y_train, splits.labels),
-        }
-        if privates:
-            meta["privacy"] = privacy_spent(privates)
-        write_json(work / "meta.json", meta)  # last: marks complete
-        finish_run(work, final)
-    except LaunchMLError:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    return Run.load(final)
+    task = federated_task(model, config, splits.train, splits.val)
+    privates = client_privacy(config, parts)
+    ctx.history.extend(run_fedavg(task, parts, y_train, y_val, config, say, privates))
+    ctx.meta["federated"] = {
+        "framework": f"flwr {version('flwr')} ({STRATEGY}, in-process grid)",
+        "clients": fed.clients,
+        "rounds": fed.rounds,
+        "partition": fed.partition,
+        "federated_weights": task.what,
+        "client_data": describe(parts, y_train, splits.labels),
+    }
+    if privates:
+        ctx.meta["privacy"] = privacy_spent(privates)
 
 
 def client_privacy(config: Config, parts: list[np.ndarray]) -> dict[int, Any]:
