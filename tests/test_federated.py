@@ -127,14 +127,18 @@ def test_federated_refuses_what_it_cannot_federate(tmp_path: Path, cli) -> None:
     write_csv(tmp_path / "train.csv", [("card lost", "card"), ("refund me", "refund")] * 6)
     path = tmp_path / "c.yaml"
     path.write_text("data: {train: train.csv}\nmodel: {type: tfidf_logreg}\n")
-    result = cli("federated", path, "--clients", "2")
+    out = tmp_path / "run"
+    result = cli("federated", path, "--clients", "2", "--out", out)
     assert result.code == 2 and "averages the weights of one torch network" in result.err
-    result = cli("federated", path, "--clients", "2", "--set", "model.type=lstm")
+    result = cli("federated", path, "--clients", "2", "--set", "model.type=lstm", "--out", out)
     assert result.code == 2
-    assert (
-        "tokenizer: 'word' learns its vocabulary" in result.err and "tokenizer=minilm" in result.err
-    )
-    assert not list(tmp_path.glob("runs/*"))  # no half-made run directory is left
+    assert "tokenizer: 'word' learns its vocabulary" in result.err
+    assert "tokenizer=minilm" in result.err
+    result = cli("federated", path, "--clients", "2", "--set", "model.type=mlp", "--out", out)
+    assert result.code == 2 and "an mlp over texts learns its word vocabulary" in result.err
+    result = cli("federated", path, "--clients", "50", "--set", "model.type=mlp", "--out", out)
+    assert result.code == 2
+    assert not out.exists() and not (tmp_path / "run.partial").exists()  # nothing half-made
 
 
 def test_federated_transformer_trains_the_head_on_frozen_features(tmp_path: Path) -> None:
