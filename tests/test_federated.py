@@ -136,8 +136,6 @@ def test_federated_refuses_what_it_cannot_federate(tmp_path: Path, cli) -> None:
     assert "tokenizer=minilm" in result.err
     result = cli("federated", path, "--clients", "2", "--set", "model.type=mlp", "--out", out)
     assert result.code == 2 and "an mlp over texts learns its word vocabulary" in result.err
-    result = cli("federated", path, "--clients", "50", "--set", "model.type=mlp", "--out", out)
-    assert result.code == 2
     assert not out.exists() and not (tmp_path / "run.partial").exists()  # nothing half-made
 
 
