@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from launchml.errors import InvalidConfigError, NotFoundError, did_you_mean
+from launchml.pii import PIIConfig
 
 DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet", "npz", "idx", "folder"]
 #: a size, count or width that must be at least 1
@@ -84,6 +85,20 @@ class VocabConfig(_Section):
     lowercase: bool = True
 
 
+class DataPIIConfig(PIIConfig):
+    """``data.pii``: personal data in the texts, found by the assistant's redactor
+    (:mod:`launchml.pii`) before cleaning. ``redact`` replaces each finding by ``[EMAIL]``,
+    ``[PHONE]``, ... in every split and in every text sent for prediction; ``drop`` leaves the
+    training rows that contain any out (given val/test files are redacted, so they are scored
+    whole). ``data.pii: redact`` is short for ``{mode: redact}``."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    mode: Literal["off", "redact", "drop"] = Field(
+        "off", description="off | redact | drop (rows with personal data left out of training)"
+    )
+
+
 class DataConfig(_Section):
     train: str
     val: str | None = None
@@ -96,6 +111,17 @@ class DataConfig(_Section):
     clean: CleanConfig = CleanConfig()
     image: ImageConfig = ImageConfig()
     vocab: VocabConfig = VocabConfig()
+    pii: DataPIIConfig = Field(default_factory=DataPIIConfig)
+
+    @field_validator("pii", mode="before")
+    @classmethod
+    def _pii_shorthand(cls, value: Any) -> Any:
+        # YAML reads a bare `off` as false (and `on`/`yes` as true)
+        if value is False or value is None:
+            return {"mode": "off"}
+        if value is True:
+            raise ValueError("give redact, drop or off (or a mapping with mode: ...)")
+        return {"mode": value} if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _something_left_to_train_on(self) -> DataConfig:

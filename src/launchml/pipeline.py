@@ -346,6 +346,7 @@ def _meta(
             "test": len(splits.test) if splits.test else 0,
         },
         "data_notes": splits.notes,
+        **({"pii": {"mode": config.data.pii.mode, **splits.pii}} if splits.pii else {}),
         "timings": timings,
         "python": platform.python_version(),
         "platform": platform.platform(),

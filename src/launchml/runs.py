@@ -124,6 +124,7 @@ class Run:
         self.model = model
         self.metrics = metrics
         self.meta = meta
+        self._redactor: Any = None  # data.pii: redact, made on first use
 
     @property
     def name(self) -> str:
@@ -181,7 +182,18 @@ class Run:
     # -- prediction: one input in -> one answer out; a list/batch in -> a list/batch out --------
 
     def _prepare(self, inputs: Any) -> tuple[list[str] | np.ndarray, bool]:
+        if self.kind == "text" and self.config.data.pii.mode == "redact":
+            inputs = self._redact(inputs)  # as the training texts were
         return prepare(inputs, self.kind, self.config.data.clean, self.input_shape)
+
+    def _redact(self, inputs: Any) -> Any:
+        from launchml.pii import Redactor
+
+        if self._redactor is None:
+            self._redactor = Redactor(self.config.data.pii)
+        if isinstance(inputs, str):
+            return self._redactor.redact(inputs)
+        return [self._redactor.redact(str(text)) for text in inputs]
 
     @overload
     def predict(self, inputs: str) -> str: ...
