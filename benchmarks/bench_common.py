@@ -47,3 +47,21 @@ def accuracies(probas: list[Any], truth: Any) -> tuple[list[float], float]:
     singles = [float(np.mean(proba.argmax(axis=1) == truth)) for proba in probas]
     averaged = float(np.mean(np.mean(probas, axis=0).argmax(axis=1) == truth))
     return singles, averaged
+
+
+def mnist_subset(folder: Path, train_rows: int | None, seed: int = 0) -> str:
+    """The MNIST npz, or (``train_rows`` set) a copy in ``folder`` holding a random
+    ``train_rows`` of the 60,000 training images and the whole test set: for budgets a shared
+    2-core machine can run."""
+    import numpy as np
+
+    source = SHARED_DATA / "mnist" / "mnist.npz"
+    if train_rows is None:
+        return str(source)
+    with np.load(source) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    keep = np.sort(np.random.default_rng(seed).permutation(len(arrays["y_train"]))[:train_rows])
+    arrays["x_train"], arrays["y_train"] = arrays["x_train"][keep], arrays["y_train"][keep]
+    path = folder / f"mnist-{train_rows}.npz"
+    np.savez(path, **arrays)
+    return str(path)

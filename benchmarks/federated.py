@@ -9,7 +9,8 @@ federated rounds of one local epoch = ``rounds`` centralised epochs). One JSON l
     .venv/bin/python benchmarks/federated.py banking77   # frozen MiniLM head, 10 clients, 40 rounds
 
 Options: ``--clients K``, ``--rounds R``, ``--only centralised|iid|by-label`` (repeatable),
-``--set key=value`` (applied to every run).
+``--set key=value`` (applied to every run), ``--train-rows N`` (mnist: a random N of the
+training images, the whole test set).
 """
 
 from __future__ import annotations
@@ -21,15 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_common import SHARED_DATA, load_average, machine, peak_rss_mb
+from bench_common import SHARED_DATA, load_average, machine, mnist_subset, peak_rss_mb
 
 import launchml
 from launchml.config import load_config
 from launchml.federated import train_federated
 
 
-def mnist_config(rounds: int) -> dict[str, Any]:
-    npz = str(SHARED_DATA / "mnist" / "mnist.npz")
+def mnist_config(rounds: int, npz: str) -> dict[str, Any]:
     return {
         "data": {"train": npz, "test": npz, "split": {"val": 0.0833, "seed": 0}},
         "model": {"type": "cnn"},  # Conv 32-64-64, Dense 64: no batch norm
@@ -40,7 +40,7 @@ def mnist_config(rounds: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def banking77_config(rounds: int) -> dict[str, Any]:
+def banking77_config(rounds: int, _: str) -> dict[str, Any]:
     folder = SHARED_DATA / "banking77"
     return {
         "data": {"train": str(folder / "train.csv"), "test": str(folder / "test.csv"),
@@ -64,12 +64,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--only", action="append", choices=["centralised", "iid", "by-label"])
     parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument("--train-rows", type=int, help="mnist: train on a random subset")
     args = parser.parse_args()
     make, clients, rounds = DATASETS[args.dataset]
     clients, rounds = args.clients or clients, args.rounds or rounds
-    raw = make(rounds)
     print(json.dumps({"machine": machine(), "load_average": load_average()}), flush=True)
     with tempfile.TemporaryDirectory() as scratch:
+        raw = make(rounds, mnist_subset(Path(scratch), args.train_rows))
         for way in args.only or ["centralised", "iid", "by-label"]:
             started, load_before = time.perf_counter(), load_average()
             out = Path(scratch) / way
@@ -97,6 +98,7 @@ def record(
         "model": run.config.model.type,
         "clients": clients if way != "centralised" else None,
         "rounds_or_epochs": rounds,
+        "train_rows": run.meta["split_sizes"]["train"],
         "labels_per_client": [min(labels_per_client), max(labels_per_client)]
         if labels_per_client
         else None,

@@ -6,7 +6,8 @@ other in one process; one JSON line per run (accuracy, epsilon spent, noise, tim
     .venv/bin/python benchmarks/privacy.py mnist        # cnn (no batch norm), 3 epochs
     .venv/bin/python benchmarks/privacy.py banking77    # frozen MiniLM head, 40 epochs
 
-Options: ``--epsilons 1 3 8``, ``--set key=value`` (applied to every run).
+Options: ``--epsilons 1 3 8``, ``--set key=value`` (applied to every run), ``--train-rows N``
+(mnist: a random N of the training images, the whole test set).
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_common import SHARED_DATA, load_average, machine, peak_rss_mb
+from bench_common import SHARED_DATA, load_average, machine, mnist_subset, peak_rss_mb
 
 import launchml
 from launchml.config import load_config
 
 
-def mnist_config() -> dict[str, Any]:
-    npz = str(SHARED_DATA / "mnist" / "mnist.npz")
+def mnist_config(npz: str) -> dict[str, Any]:
     return {
         "data": {"train": npz, "test": npz, "split": {"val": 0.0833, "seed": 0}},
         "model": {"type": "cnn"},  # Conv 32-64-64, Dense 64: no batch norm (DP-SGD refuses it)
@@ -36,7 +36,7 @@ def mnist_config() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def banking77_config() -> dict[str, Any]:
+def banking77_config(_: str) -> dict[str, Any]:
     folder = SHARED_DATA / "banking77"
     return {
         "data": {"train": str(folder / "train.csv"), "test": str(folder / "test.csv"),
@@ -59,11 +59,12 @@ def main() -> None:
     parser.add_argument("--epsilons", type=float, nargs="*", default=[1.0, 3.0, 8.0])
     parser.add_argument("--no-baseline", action="store_true", help="skip the run without privacy")
     parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument("--train-rows", type=int, help="mnist: train on a random subset")
     args = parser.parse_args()
-    raw = DATASETS[args.dataset]()
     print(json.dumps({"machine": machine(), "load_average": load_average()}), flush=True)
     budgets: list[float | None] = ([] if args.no_baseline else [None]) + list(args.epsilons)
     with tempfile.TemporaryDirectory() as scratch:
+        raw = DATASETS[args.dataset](mnist_subset(Path(scratch), args.train_rows))
         for epsilon in budgets:
             privacy = [] if epsilon is None else [f"train.privacy.epsilon={epsilon}"]
             config = load_config(raw, [*args.overrides, *privacy])
@@ -85,6 +86,7 @@ def record(
         "delta": spent.get("delta"),
         "noise_multiplier": spent.get("noise_multiplier"),
         "max_grad_norm": spent.get("max_grad_norm"),
+        "train_rows": run.meta["split_sizes"]["train"],
         "epochs": run.config.train.epochs,
         "batch_size": run.config.train.batch_size,
         "val_accuracy": round(run.metrics["val"]["accuracy"], 4),
