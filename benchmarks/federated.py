@@ -9,8 +9,8 @@ federated rounds of one local epoch = ``rounds`` centralised epochs). One JSON l
     .venv/bin/python benchmarks/federated.py banking77   # frozen MiniLM head, 10 clients, 40 rounds
 
 Options: ``--clients K``, ``--rounds R``, ``--only centralised|iid|by-label`` (repeatable),
-``--set key=value`` (applied to every run), ``--train-rows N`` (mnist: a random N of the
-training images, the whole test set).
+``--set key=value`` (applied to every run), ``--train-rows N`` and ``--test-rows N``
+(mnist: a random N of the training / test images).
 """
 
 from __future__ import annotations
@@ -65,12 +65,13 @@ def main() -> None:
     parser.add_argument("--only", action="append", choices=["centralised", "iid", "by-label"])
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     parser.add_argument("--train-rows", type=int, help="mnist: train on a random subset")
+    parser.add_argument("--test-rows", type=int, help="mnist: test on a random subset")
     args = parser.parse_args()
     make, clients, rounds = DATASETS[args.dataset]
     clients, rounds = args.clients or clients, args.rounds or rounds
     print(json.dumps({"machine": machine(), "load_average": load_average()}), flush=True)
     with tempfile.TemporaryDirectory() as scratch:
-        raw = make(rounds, mnist_subset(Path(scratch), args.train_rows))
+        raw = make(rounds, mnist_subset(Path(scratch), args.train_rows, args.test_rows))
         for way in args.only or ["centralised", "iid", "by-label"]:
             started, load_before = time.perf_counter(), load_average()
             out = Path(scratch) / way
@@ -103,6 +104,7 @@ def record(
         if labels_per_client
         else None,
         "val_accuracy": round(run.metrics["val"]["accuracy"], 4),
+        "test_rows": run.metrics["test"]["n"],
         "test_accuracy": round(run.metrics["test"]["accuracy"], 4),
         "test_macro_f1": round(run.metrics["test"]["macro_f1"], 4),
         "fit_seconds": run.meta["timings"]["fit_seconds"],

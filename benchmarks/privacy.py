@@ -7,7 +7,7 @@ other in one process; one JSON line per run (accuracy, epsilon spent, noise, tim
     .venv/bin/python benchmarks/privacy.py banking77    # frozen MiniLM head, 40 epochs
 
 Options: ``--epsilons 1 3 8``, ``--set key=value`` (applied to every run), ``--train-rows N``
-(mnist: a random N of the training images, the whole test set).
+and ``--test-rows N`` (mnist: a random N of the training / test images).
 """
 
 from __future__ import annotations
@@ -60,11 +60,12 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true", help="skip the run without privacy")
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     parser.add_argument("--train-rows", type=int, help="mnist: train on a random subset")
+    parser.add_argument("--test-rows", type=int, help="mnist: test on a random subset")
     args = parser.parse_args()
     print(json.dumps({"machine": machine(), "load_average": load_average()}), flush=True)
     budgets: list[float | None] = ([] if args.no_baseline else [None]) + list(args.epsilons)
     with tempfile.TemporaryDirectory() as scratch:
-        raw = DATASETS[args.dataset](mnist_subset(Path(scratch), args.train_rows))
+        raw = DATASETS[args.dataset](mnist_subset(Path(scratch), args.train_rows, args.test_rows))
         for epsilon in budgets:
             privacy = [] if epsilon is None else [f"train.privacy.epsilon={epsilon}"]
             config = load_config(raw, [*args.overrides, *privacy])
@@ -90,6 +91,7 @@ def record(
         "epochs": run.config.train.epochs,
         "batch_size": run.config.train.batch_size,
         "val_accuracy": round(run.metrics["val"]["accuracy"], 4),
+        "test_rows": run.metrics["test"]["n"],
         "test_accuracy": round(run.metrics["test"]["accuracy"], 4),
         "test_macro_f1": round(run.metrics["test"]["macro_f1"], 4),
         "fit_seconds": run.meta["timings"]["fit_seconds"],
