@@ -47,3 +47,29 @@ def accuracies(probas: list[Any], truth: Any) -> tuple[list[float], float]:
     singles = [float(np.mean(proba.argmax(axis=1) == truth)) for proba in probas]
     averaged = float(np.mean(np.mean(probas, axis=0).argmax(axis=1) == truth))
     return singles, averaged
+
+
+def mnist_subset(
+    folder: Path, train_rows: int | None, test_rows: int | None = None, seed: int = 0
+) -> str:
+    """The MNIST npz, or a copy in ``folder`` holding a random ``train_rows`` of the 60,000
+    training images and a random ``test_rows`` of the 10,000 test images (None: all): for
+    budgets a shared 2-core machine can run."""
+    import numpy as np
+
+    source = SHARED_DATA / "mnist" / "mnist.npz"
+    if train_rows is None and test_rows is None:
+        return str(source)
+    with np.load(source) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    rng = np.random.default_rng(seed)
+    for split, rows in (("train", train_rows), ("test", test_rows)):
+        if rows is not None:
+            keep = np.sort(rng.permutation(len(arrays[f"y_{split}"]))[:rows])
+            arrays[f"x_{split}"], arrays[f"y_{split}"] = (
+                arrays[f"x_{split}"][keep],
+                arrays[f"y_{split}"][keep],
+            )
+    path = folder / f"mnist-{train_rows}-{test_rows}.npz"
+    np.savez(path, **arrays)
+    return str(path)

@@ -44,6 +44,7 @@ def api_schema(server: str):
 # with this pytest
 OPERATIONS = [
     ("POST", "/v1/models/{name}/predict"),
+    ("POST", "/v1/models/{name}/explain"),
     ("GET", "/v1/models"),
     ("GET", "/v1/models/{name}"),
     ("GET", "/healthz"),

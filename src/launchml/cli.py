@@ -163,10 +163,22 @@ def train_command(
     distributed.shutdown()
     if not is_main:
         return  # rank 0 reports
+    _echo_run(run)
+
+
+def _echo_run(run: Any) -> None:
+    """A finished run's figures, its privacy budget spent, and its directory (last line)."""
     for split, metrics in run.metrics.items():
         typer.echo(
             f"{split}: accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
             f"(n={metrics['n']})"
+        )
+    privacy = run.meta.get("privacy")
+    if privacy:
+        typer.echo(
+            f"privacy: epsilon {privacy['epsilon']:.3f} spent of {privacy['target_epsilon']:g} "
+            f"(delta {privacy['delta']:.1e}, noise multiplier {privacy['noise_multiplier']:.3f}, "
+            f"max_grad_norm {privacy['max_grad_norm']:g})"
         )
     typer.echo(str(run.path))
 
@@ -230,6 +242,39 @@ def tune_command(
         typer.echo(f"best run: {result.best_run}  (linked as {result.path / 'best'})")
     typer.echo(f"report: {result.report}")
     typer.echo(str(result.path))
+
+
+@app.command("federated")
+def federated_command(
+    config: Annotated[Path, typer.Argument(help="The run's config YAML.")],
+    clients: Annotated[
+        int | None, typer.Option(min=2, help="Simulated clients (federated.clients).")
+    ] = None,
+    rounds: Annotated[
+        int | None, typer.Option(min=1, help="FedAvg rounds (federated.rounds).")
+    ] = None,
+    partition: Annotated[
+        str | None, typer.Option(help="iid, or by-label for non-iid clients (federated.partition).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a config key, e.g. --set federated.local_epochs=2."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default: runs/<time>-<model>).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per round.")] = False,
+) -> None:
+    """Train with federated averaging (Flower's FedAvg) over simulated clients that each keep a
+    part of the training data; saves a normal run (the last line printed)."""
+    from launchml.federated import train_federated
+
+    overrides = list(set_ or [])
+    for key, value in (("clients", clients), ("rounds", rounds), ("partition", partition)):
+        if value is not None:
+            overrides.append(f"federated.{key}={value}")
+    run = train_federated(config, overrides, out=out, quiet=quiet, log=_warn)
+    _echo_run(run)
 
 
 @app.command("evaluate")
@@ -530,6 +575,54 @@ def serve_command(
         device=device,
     )
     serve(settings)
+
+
+@app.command("explain")
+def explain_command(
+    run: Annotated[Path, typer.Argument(help="A finished run directory.")],
+    inputs: Annotated[
+        list[str] | None, typer.Argument(help="Texts (or image paths) to explain.")
+    ] = None,
+    input_file: Annotated[
+        Path | None,
+        typer.Option("--input", help="A file with one text (or image path) per line."),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="The label to explain (default: the predicted one).")
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            min=2, max=4096, help="Integrated Gradients steps (default: until converged)."
+        ),
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write the explanations as an HTML page.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Why the model decided: attributions per token (texts) or a heat map (images)."""
+    from launchml.explain import explain
+    from launchml.explain.render import explanations_page, format_explanation
+    from launchml.outputs import check_output_file
+    from launchml.predict import read_input_lines
+    from launchml.runs import Run, write_text_atomic
+
+    if bool(inputs) == (input_file is not None):
+        raise InvalidInputError("give the inputs as arguments or as --input FILE (one of the two)")
+    if html is not None:
+        check_output_file(html, "--html")
+    items = list(inputs) if inputs else read_input_lines(input_file)  # type: ignore[arg-type]
+    loaded = Run.load(run)
+    explanations = explain(loaded, items, target=target, steps=steps)
+    assert isinstance(explanations, list)
+    if html is not None:
+        write_text_atomic(html, explanations_page(explanations, f"Explanations: {loaded.name}"))
+        _warn(f"wrote {html}")
+    if as_json:
+        _echo_json([e.to_json() for e in explanations])
+        return
+    typer.echo("\n\n".join(format_explanation(e) for e in explanations))
 
 
 @runs_app.command("list")

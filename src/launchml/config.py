@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from launchml.errors import InvalidConfigError, NotFoundError, did_you_mean
+from launchml.pii import PIIConfig
 
 DataFormat = Literal["auto", "csv", "tsv", "jsonl", "parquet", "npz", "idx", "folder"]
 #: a size, count or width that must be at least 1
@@ -94,6 +95,20 @@ class VocabConfig(_Section):
     lowercase: bool = True
 
 
+class DataPIIConfig(PIIConfig):
+    """``data.pii``: personal data in the texts, found by the assistant's redactor
+    (:mod:`launchml.pii`) before cleaning. ``redact`` replaces each finding by ``[EMAIL]``,
+    ``[PHONE]``, ... in every split and in every text sent for prediction; ``drop`` leaves the
+    training rows that contain any out (given val/test files are redacted, so they are scored
+    whole). ``data.pii: redact`` is short for ``{mode: redact}``."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    mode: Literal["off", "redact", "drop"] = Field(
+        "off", description="off | redact | drop (rows with personal data left out of training)"
+    )
+
+
 class DataConfig(_Section):
     train: str
     val: str | None = None
@@ -106,6 +121,17 @@ class DataConfig(_Section):
     clean: CleanConfig = CleanConfig()
     image: ImageConfig = ImageConfig()
     vocab: VocabConfig = VocabConfig()
+    pii: DataPIIConfig = Field(default_factory=DataPIIConfig)
+
+    @field_validator("pii", mode="before")
+    @classmethod
+    def _pii_shorthand(cls, value: Any) -> Any:
+        # YAML reads a bare `off` as false (and `on`/`yes` as true)
+        if value is False or value is None:
+            return {"mode": "off"}
+        if value is True:
+            raise ValueError("give redact, drop or off (or a mapping with mode: ...)")
+        return {"mode": value} if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _something_left_to_train_on(self) -> DataConfig:
@@ -321,6 +347,17 @@ class ModelConfig(_Section):
         return value
 
 
+class PrivacyConfig(_Section):
+    """Differentially private training (DP-SGD with Opacus, see ``launchml.privacy``): the
+    finished model is (epsilon, delta)-differentially private for the training examples."""
+
+    epsilon: float = Field(gt=0.0, description="the budget the whole training may spend")
+    delta: float | None = Field(
+        None, gt=0.0, lt=1.0, description="None: min(1e-5, 1 / training examples)"
+    )
+    max_grad_norm: float = Field(1.0, gt=0.0, description="each example's gradient clipped to")
+
+
 class TrainConfig(_Section):
     """Options of the training engine (``launchml.trainer``) used by every torch model."""
 
@@ -361,6 +398,9 @@ class TrainConfig(_Section):
     class_weights: Literal["none", "balanced"] | list[Annotated[float, Field(ge=0.0)]] = "none"
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
     augment: AugmentConfig = AugmentConfig()
+    privacy: PrivacyConfig | None = Field(
+        None, description="differentially private training (DP-SGD); None: off"
+    )
 
 
 class InferenceConfig(_Section):
@@ -460,6 +500,23 @@ class TrackingConfig(_Section):
     mlflow: MlflowConfig | None = None
 
 
+class FederatedConfig(_Section):
+    """``launchml federated``: FedAvg (Flower) over ``clients`` simulated clients, each holding a
+    part of the training data; ``--clients``/``--rounds``/``--partition`` set these."""
+
+    clients: int = Field(4, ge=2, le=1000, description="simulated clients")
+    rounds: int = Field(10, ge=1, description="federated rounds")
+    partition: Literal["iid", "by-label"] = Field(
+        "iid",
+        description="iid: a random share each; by-label: label-sorted shards (non-iid)",
+    )
+    shards_per_client: int = Field(
+        2, ge=1, description="by-label: label-sorted shards per client (McMahan et al. 2017)"
+    )
+    local_epochs: int = Field(1, ge=1, description="epochs each client trains per round")
+    fraction: float = Field(1.0, gt=0.0, le=1.0, description="share of clients in each round")
+
+
 class Config(_Section):
     """The root of the config tree."""
 
@@ -469,6 +526,9 @@ class Config(_Section):
     inference: InferenceConfig = InferenceConfig()
     tune: TuneConfig | None = None
     tracking: TrackingConfig = TrackingConfig()
+    federated: FederatedConfig | None = Field(
+        None, description="set for runs trained by launchml federated; None: centralised"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -635,6 +695,8 @@ def _fields_at(loc: list[str]) -> list[str]:
     for part in loc:
         field = model.model_fields.get(part)
         annotation = field.annotation if field else None
+        # an optional section (``X | None``) suggests the keys of X
+        annotation = next((a for a in get_args(annotation) if a is not type(None)), annotation)
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation

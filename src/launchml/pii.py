@@ -156,16 +156,21 @@ class Redactor:
 
     def redact(self, text: str) -> str:
         """``text`` with every finding replaced by ``[KIND]``."""
-        out, last = [], 0
-        for finding in self.find(text):
-            out += [text[last : finding.start], f"[{finding.kind}]"]
-            last = finding.end
-        out.append(text[last:])
-        return "".join(out)
+        return replace_findings(text, self.find(text))
+
+
+def replace_findings(text: str, findings: list[Finding]) -> str:
+    """``text`` with each of ``findings`` (from :meth:`Redactor.find`) replaced by ``[KIND]``."""
+    out, last = [], 0
+    for finding in findings:
+        out += [text[last : finding.start], f"[{finding.kind}]"]
+        last = finding.end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def _overlap(a: Finding, b: Finding) -> bool:
     return a.start < b.end and b.start < a.end
 
 
-__all__ = ["Finding", "PIIConfig", "Redactor", "iban_valid", "luhn_valid"]
+__all__ = ["Finding", "PIIConfig", "Redactor", "iban_valid", "luhn_valid", "replace_findings"]

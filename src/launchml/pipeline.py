@@ -31,7 +31,7 @@ from launchml.data.dataset import Dataset
 from launchml.data.load import Splits, fingerprint, load_splits
 from launchml.errors import ConflictError, InvalidConfigError, InvalidInputError, NotFoundError
 from launchml.evaluate import classification_metrics
-from launchml.models import FitContext, get_model_class
+from launchml.models import FitContext, Model, get_model_class
 from launchml.outputs import check_output_dir
 from launchml.profiling import package_versions
 from launchml.runs import (
@@ -56,6 +56,7 @@ def train(
     log: Any = None,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     tracker: Tracker | None = None,
+    fit: Callable[[Model, Splits, FitContext], None] | None = None,
 ) -> Run:
     """Train a model as ``config`` describes and return the finished :class:`Run`.
 
@@ -68,6 +69,8 @@ def train(
     log: a callable taking one line of text (warnings and notes); default: ignore.
     on_epoch_end: called with each epoch's history row as it is done (may raise to stop).
     tracker: where the run is tracked; default the one ``config.tracking`` configures.
+    fit: trains the model instead of ``model.fit`` (federated training does), filling the
+        context's ``history`` and ``meta``; everything else about the run stays the same.
 
     Example::
 
@@ -81,7 +84,7 @@ def train(
         quiet, log, tracker, on_epoch_end = True, None, Tracker(), None
     tracker = tracker or tracking.for_config(config)
     with tracker:
-        run = _train(config, out, resume, quiet, log, _both(tracker.log_epoch, on_epoch_end))
+        run = _train(config, out, resume, quiet, log, _both(tracker.log_epoch, on_epoch_end), fit)
         tracker.log_run(run)
     return run
 
@@ -93,6 +96,7 @@ def _train(
     quiet: bool,
     log: Any,
     on_epoch_end: Callable[[dict[str, Any]], None],
+    fit: Callable[[Model, Splits, FitContext], None] | None = None,
 ) -> Run:
     started = time.perf_counter()
     session = distributed.session()
@@ -112,6 +116,10 @@ def _train(
             f"model.type '{config.model.type}' works on {' or '.join(model_cls.kinds)} data, "
             f"but {config.data.train} holds {splits.train.kind}s"
         )
+    if config.train.privacy is not None:
+        from launchml.privacy import check_private
+
+        check_private(config, splits.train.kind)
     model = model_cls.from_config(config, splits.labels)
     model.check_data(splits.train)  # options that cannot work on these data, e.g. min_df
     sources = data_fingerprints(config)
@@ -137,7 +145,10 @@ def _train(
             ctx.work_dir.mkdir(exist_ok=True)
         y_train = encode_labels(splits.train, splits.labels)
         y_val = encode_labels(splits.val, splits.labels) if splits.val else None
-        model.fit(splits.train, y_train, splits.val, y_val, ctx)
+        if fit is None:
+            model.fit(splits.train, y_train, splits.val, y_val, ctx)
+        else:
+            fit(model, splits, ctx)
         fitted = time.perf_counter()
         if not session.is_main:  # rank 0 evaluates and writes; the others wait for the result
             distributed.follow_main()
@@ -160,7 +171,8 @@ def _train(
             "eval_seconds": round(evaluated - fitted, 3),
             "total_seconds": round(time.perf_counter() - started, 3),
         }
-        write_json(work / "meta.json", _meta(config, splits, timings, sources))
+        meta = {**_meta(config, splits, timings, sources), **ctx.meta}  # the model's facts too
+        write_json(work / "meta.json", meta)
         finish_run(work, final)  # writes manifest.json last, then renames
         distributed.report(None)
     except BaseException as exc:
@@ -359,6 +371,7 @@ def _meta(
             "test": len(splits.test) if splits.test else 0,
         },
         "data_notes": splits.notes,
+        **({"pii": {"mode": config.data.pii.mode, **splits.pii}} if splits.pii else {}),
         "timings": timings,
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -138,6 +138,11 @@ def with_recipe(raw: dict[str, Any]) -> dict[str, Any]:
         recipe = copy.deepcopy(recipe)
         for key in PRETRAINED_TOKENS:
             recipe["model"][name].pop(key, None)
+    train = _plain(raw.get("train"))
+    if name == "cnn" and isinstance(train, dict) and train.get("privacy") is not None:
+        # DP-SGD cannot train through batch norm (it mixes a batch's examples): keep it off
+        recipe = copy.deepcopy(recipe)
+        recipe["model"]["cnn"].pop("batch_norm", None)
     return _fill(raw, recipe) if recipe else raw
 
 

@@ -124,6 +124,7 @@ class Run:
         self.model = model
         self.metrics = metrics
         self.meta = meta
+        self._redactor: Any = None  # data.pii: redact, made on first use
 
     @property
     def name(self) -> str:
@@ -188,7 +189,18 @@ class Run:
     # -- prediction: one input in -> one answer out; a list/batch in -> a list/batch out --------
 
     def _prepare(self, inputs: Any) -> tuple[list[str] | np.ndarray, bool]:
+        if self.kind == "text" and self.config.data.pii.mode == "redact":
+            inputs = self._redact(inputs)  # as the training texts were
         return prepare(inputs, self.kind, self.config.data.clean, self.input_shape)
+
+    def _redact(self, inputs: Any) -> Any:
+        from launchml.pii import Redactor
+
+        if self._redactor is None:
+            self._redactor = Redactor(self.config.data.pii)
+        if isinstance(inputs, str):
+            return self._redactor.redact(inputs)
+        return [self._redactor.redact(str(text)) for text in inputs]
 
     @overload
     def predict(self, inputs: str) -> str: ...
@@ -210,6 +222,16 @@ class Run:
     def _proba(self, inputs: Any) -> tuple[np.ndarray, bool]:
         prepared, single = self._prepare(inputs)
         return self.model.predict_proba(prepared), single
+
+    def explain(self, inputs: Any, *, target: str | None = None, steps: int | None = None) -> Any:
+        """Why the model decided: token attributions (texts) or a heat map (images) for one
+        input, or a list of them for many (see :mod:`launchml.explain`).
+
+        ``target`` explains another label than the predicted one; ``steps`` fixes the number of
+        Integrated Gradients steps (default: as many as the completeness check needs)."""
+        from launchml.explain import explain
+
+        return explain(self, inputs, target=target, steps=steps)
 
     def encoder(self, member: int = 0) -> Any:
         """The sentence encoder of a ``transformer`` run (:class:`launchml.inference.encoder.

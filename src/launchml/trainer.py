@@ -14,6 +14,9 @@ batch (the same objects prediction uses; the validation pass is
 ``randperm`` (e.g. length-bucketed batches). It must draw its randomness from ``generator``
 only, so that resumed runs stay exact.
 
+``private`` (:class:`Private`, made by :mod:`launchml.privacy`) makes the run differentially
+private: Poisson-sampled batches, per-example clipping and noise (Opacus), epsilon per epoch.
+
 The loop reads top to bottom: setup (threads, seeds, optimiser, loss), resume from a checkpoint,
 epochs (shuffle with a generator seeded from ``(seed, epoch)``, optional augmentation,
 accumulation, clipping, schedule), validation, early stopping, a checkpoint after every epoch,
@@ -49,7 +52,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 import numpy as np
 import torch
@@ -60,6 +63,7 @@ from launchml import checkpoint as ckpt
 from launchml import distributed
 from launchml.config import TrainConfig
 from launchml.devices import autocast, autocast_dtype, grad_scaler, resolve_device, to_device
+from launchml.errors import InvalidConfigError
 from launchml.inference.batching import Batch, Inputs, TensorInputs, predict_logits
 
 CHECKPOINT = "checkpoint.safetensors"
@@ -68,6 +72,23 @@ CHECKPOINT = "checkpoint.safetensors"
 Transform = Callable[[Batch, torch.Generator], Batch]
 #: ``on_epoch_end(row)``: called with each epoch's history row (a tuner's pruner, a tracker)
 EpochHook = Callable[[dict[str, Any]], None]
+
+
+class Private(Protocol):
+    """Differentially private training (:class:`launchml.privacy.DPTraining`): the engine
+    trains through ``attach``'s module and steps ``attach``'s optimizer, takes its batches from
+    ``epoch_batches`` (Poisson sampling) and adds ``epoch_report`` to each epoch's row; the
+    per-example clipping replaces ``grad_clip``. ``detach`` ends it."""
+
+    def attach(
+        self, module: nn.Module, optimizer: torch.optim.Optimizer, steps_done: int = 0
+    ) -> tuple[nn.Module, torch.optim.Optimizer]: ...
+
+    def epoch_batches(self, generator: torch.Generator, n_batches: int) -> list[torch.Tensor]: ...
+
+    def epoch_report(self) -> dict[str, float]: ...
+
+    def detach(self) -> None: ...
 
 
 class _Loop(TypedDict):
@@ -99,6 +120,7 @@ def fit(
     transform: Transform | None = None,
     eval_batch_size: int = 512,
     on_epoch_end: EpochHook | None = None,
+    private: Private | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``module`` in place; return (and fill ``history`` with) one dict per epoch.
 
@@ -114,6 +136,7 @@ def fit(
     on_epoch_end: called with each epoch's row after validation and the checkpoint (on resume
         first with the rows restored from the checkpoint); an exception it raises (a pruned
         trial) stops training at once and propagates.
+    private: differentially private training (see :class:`Private`); None: ordinary training.
     """
     history = [] if history is None else history
     session = distributed.session()
@@ -155,6 +178,15 @@ def fit(
                 on_epoch_end(restored)
     probe = to_device(train.batch(torch.arange(min(2, len(train)))), device)
     net = distributed.wrap(module, device, probe)  # DDP under torchrun, else module itself
+    # what the loop trains through and steps: the network and optimizer, or their private twins
+    trained, stepper = net, optimizer
+    if private is not None:
+        if session.active or scaler is not None:
+            raise InvalidConfigError(
+                "train.privacy: differentially private training runs in one process without "
+                "fp16 loss scaling (drop --nproc, set train.precision to fp32 or bf16)"
+            )
+        trained, stepper = private.attach(module, optimizer, loop["step"])
 
     progress = None if quiet or not session.is_main else _Progress()
     try:
@@ -165,19 +197,16 @@ def fit(
             # Dropout differs per process (each draws for its own examples).
             torch.manual_seed(options.seed * 1_000_003 + epoch + 7_919 * session.rank)
             generator = torch.Generator().manual_seed(options.seed + epoch)
-            epoch_order = getattr(train, "epoch_order", None)
-            if epoch_order is not None:
-                order = epoch_order(generator, options.batch_size)
-            else:
-                order = torch.randperm(len(train), generator=generator)
+            batches = _epoch_batches(train, generator, options.batch_size, n_batches, private)
             # after the order, the same for every process: each augments its own examples
             augment = generator if not session.active else _process_generator(options, epoch)
             if progress:
                 progress.start_epoch(epoch, options.epochs, len(train))
             module.train()
             total_loss, seen = 0.0, 0
-            for b in range(n_batches):
-                index = order[b * options.batch_size : (b + 1) * options.batch_size]
+            for b, index in enumerate(batches):
+                if len(index) == 0:  # a Poisson-sampled batch can be empty: nothing to learn
+                    continue
                 local, share = distributed.shard(index), 1.0
                 if len(local) == 0:  # fewer examples than processes: a step that adds nothing
                     local, share = index[:1], 0.0
@@ -188,7 +217,7 @@ def fit(
                     batch = transform(batch, augment)
                 with distributed.no_sync(net, skip=not stepping):
                     with autocast(device, amp):
-                        summed = criterion(net(*batch), targets[local].to(device))
+                        summed = criterion(trained(*batch), targets[local].to(device))
                     loss = summed * (share / normaliser)
                     scaled = loss * (session.world / options.accumulate)
                     (scaler.scale(scaled) if scaler is not None else scaled).backward()
@@ -199,14 +228,14 @@ def fit(
                         group["lr"] = lr * group.get("lr_scale", 1.0)
                     if scaler is not None:
                         scaler.unscale_(optimizer)
-                    if options.grad_clip is not None:
+                    if options.grad_clip is not None and private is None:  # DP-SGD clips itself
                         nn.utils.clip_grad_norm_(module.parameters(), options.grad_clip)
                     if scaler is not None:
                         scaler.step(optimizer)
                         scaler.update()
                     else:
-                        optimizer.step()
-                    optimizer.zero_grad(set_to_none=True)
+                        stepper.step()
+                    stepper.zero_grad(set_to_none=True)
                     if average is not None:
                         average.update(loop["step"])
                     loop["step"] += 1
@@ -228,6 +257,8 @@ def fit(
                 if improved and has_val:
                     best = {k: v.detach().clone() for k, v in module.state_dict().items()}
             row["lr"] = optimizer.param_groups[0]["lr"]
+            if private is not None:
+                row.update(private.epoch_report())
             row["seconds"] = time.perf_counter() - started
             if improved:
                 loop.update({"best_score": score, "best_epoch": epoch, "bad_epochs": 0})
@@ -248,6 +279,8 @@ def fit(
     finally:
         if progress:
             progress.close()
+        if private is not None:
+            private.detach()
     del net  # DDP's gradient hooks go with it
     if best is not None:  # the weights of the best epoch, not the last one
         module.load_state_dict(best)
@@ -365,6 +398,25 @@ def _assign(params: list[nn.Parameter], values: list[torch.Tensor]) -> None:
 # Setup helpers.
 
 
+def _epoch_batches(
+    train: Inputs,
+    generator: torch.Generator,
+    batch_size: int,
+    n_batches: int,
+    private: Private | None,
+) -> list[torch.Tensor]:
+    """The example indices of each batch of an epoch: a permutation cut in ``batch_size``
+    slices (or the ``epoch_order`` hook's, e.g. length-bucketed), or ``private``'s batches."""
+    if private is not None:
+        return private.epoch_batches(generator, n_batches)
+    epoch_order = getattr(train, "epoch_order", None)
+    if epoch_order is not None:
+        order = epoch_order(generator, batch_size)
+    else:
+        order = torch.randperm(len(train), generator=generator)
+    return [order[b * batch_size : (b + 1) * batch_size] for b in range(n_batches)]
+
+
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -388,8 +440,6 @@ def _class_weights(options: TrainConfig, y: np.ndarray, n_classes: int) -> torch
         weights = len(y) / (n_classes * np.maximum(counts, 1.0))
         return torch.tensor(weights, dtype=torch.float32)
     if len(options.class_weights) != n_classes:
-        from launchml.errors import InvalidConfigError
-
         raise InvalidConfigError(
             f"train.class_weights has {len(options.class_weights)} values but there are "
             f"{n_classes} classes; give one weight per class (in label order) or 'balanced'"

@@ -18,8 +18,10 @@ from launchml.config import DataConfig
 from launchml.data.dataset import sort_labels
 from launchml.data.images import IMAGE_SUFFIXES, WIDE_GRAYSCALE_MODES, to_8bit
 from launchml.data.load import detect_format, label_problems, load_dataset
+from launchml.data.pii import count_pii
 from launchml.data.tables import load_table
 from launchml.errors import NotFoundError
+from launchml.pii import Redactor
 
 RARE_CLASS = 5  # fewer examples than this in training is flagged
 
@@ -120,6 +122,16 @@ def _inspect_source(
         report["warnings"].append(
             f"{path}: {conflicting} text(s) appear with different labels (label noise)"
         )
+    pii = count_pii(texts, Redactor(config.pii))
+    if pii.rows:
+        action = {
+            "off": "set data.pii: redact (or drop) to keep it out of the model",
+            "redact": "data.pii: redact replaces it before training",
+            "drop": "data.pii: drop leaves these rows out of training"
+            if role == "train"
+            else "data.pii: drop redacts it in this file",
+        }[config.pii.mode]
+        report["warnings"].append(f"{path}: {pii.describe()} contain personal data; {action}")
     chars = np.array([len(t) for t in texts if t.strip()] or [0])
     words = np.array([len(t.split()) for t in texts if t.strip()] or [0])
     summary = _class_summary([label for label in data.labels if label]) | {
@@ -128,6 +140,7 @@ def _inspect_source(
         "empty_rows": empty_text,
         "duplicate_rows": duplicates,
         "conflicting_texts": conflicting,
+        "pii": pii.to_json(),
         "length_chars": _percentiles(chars),
         "length_words": _percentiles(words),
     }
@@ -238,6 +251,11 @@ def format_report(report: dict[str, Any]) -> str:
                 f"p95 {w['p95']:.0f}, max {w['max']:.0f}"
             )
             lines.append(f"  empty rows: {s['empty_rows']}, duplicate rows: {s['duplicate_rows']}")
+            found = s["pii"]
+            kinds = ", ".join(f"{kind} {n}" for kind, n in found["kinds"].items())
+            lines.append(
+                f"  rows with personal data: {found['rows']}" + (f" ({kinds})" if kinds else "")
+            )
         if "image_sizes" in s:
             lines.append(f"  sizes: {s['image_sizes']}  modes: {s['image_modes']}")
         if "image_shape" in s:

@@ -13,11 +13,13 @@ import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from launchml.config import DataConfig
 from launchml.data.clean import clean_dataset
 from launchml.data.dataset import Dataset, sort_labels
 from launchml.data.images import Role, load_idx, load_image_folder, load_npz
+from launchml.data.pii import protect
 from launchml.data.splits import stratified_split
 from launchml.data.tables import load_table
 from launchml.errors import InvalidConfigError, InvalidInputError, NotFoundError
@@ -80,19 +82,26 @@ class Splits:
     test: Dataset | None
     labels: list[str]
     notes: list[str] = field(default_factory=list)
+    #: ``data.pii`` at work: ``{"train": {"rows": n, "kinds": {...}}, ...}`` (empty when off)
+    pii: dict[str, Any] = field(default_factory=dict)
 
 
 def load_splits(config: DataConfig) -> Splits:
     """Load, clean and split the data; given val/test files win over split fractions."""
     notes: list[str] = []
+    pii: dict[str, Any] = {}  # role -> rows with personal data found (data.pii on)
 
     def load_clean(path: str, role: Role) -> Dataset:
         # Duplicates are dropped from training data only: a given val/test file is scored whole.
         options = (
             config.clean if role == "train" else config.clean.model_copy(update={"dedupe": False})
         )
-        data, dropped = clean_dataset(load_dataset(path, config, role), options)
-        notes.extend(dropped)
+        # personal data first: cleaning could strip what an address or a number is found by
+        raw, pii_notes, found = protect(load_dataset(path, config, role), config.pii, role)
+        if found is not None:
+            pii[role] = found.to_json()
+        data, dropped = clean_dataset(raw, options)
+        notes.extend(pii_notes + dropped)
         if len(data) == 0:
             raise InvalidInputError(f"{path}: no usable rows left after cleaning (data.{role})")
         return data
@@ -122,7 +131,7 @@ def load_splits(config: DataConfig) -> Splits:
     for name, data in (("validation", val), ("test", test)):
         if data is not None:
             notes.extend(unseen_label_notes(data, labels, name))
-    return Splits(train, val, test, labels, notes)
+    return Splits(train, val, test, labels, notes, pii)
 
 
 #: at least this many rows, each with its own label, are ids rather than classes (an error)

@@ -27,6 +27,11 @@ def split_words(text: str, lowercase: bool = True) -> list[str]:
     return _TOKEN.findall(text.lower() if lowercase else text)
 
 
+def word_spans(text: str) -> list[tuple[str, int, int]]:
+    """The tokens of :func:`split_words` (case kept) with their character offsets in ``text``."""
+    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
 class WordVocab:
     """Maps words to ids. Id 0 is padding, id 1 the out-of-vocabulary token."""
 

@@ -219,6 +219,10 @@ def _write_bundle(
         "text_column": run.config.data.text_column,  # the column batch scoring reads
         "input_shape": list(run.input_shape) if run.input_shape else None,
         "clean": run.config.data.clean.model_dump(mode="json"),
+        # data.pii: redact: the runtime redacts what it predicts on, as the training texts were
+        "pii": run.config.data.pii.model_dump(mode="json", exclude={"mode"})
+        if run.config.data.pii.mode == "redact"
+        else None,
         "batch_size": run.config.inference.batch_size,
         "threads": run.config.inference.threads,
         "quantize": quantize,

@@ -38,6 +38,8 @@ class FitContext:
     resume: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None
+    #: facts about the training a model reports for ``meta.json`` (e.g. ``privacy``)
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 class Model(ABC):

@@ -19,6 +19,7 @@ like any other weight, so a saved run never needs the source directory again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any, ClassVar
@@ -54,6 +55,22 @@ VOCAB = "vocab.json"
 TOKENIZER_DIR = "tokenizer"
 MINILM = "minilm"
 WORD_EMBEDDINGS_SUFFIX = "word_embeddings.weight"
+
+
+def private_training(options: TrainConfig, n_examples: int) -> Any:
+    """``train.privacy``'s :class:`launchml.privacy.DPTraining` for ``n_examples``, or None."""
+    if options.privacy is None:
+        return None
+    from launchml.privacy import DPTraining
+
+    return DPTraining(options.privacy, options.epochs, options.batch_size, n_examples)
+
+
+def dp_layers(module: nn.Module) -> Any:
+    """:func:`launchml.privacy.dp_layers` (Opacus imported only for private training)."""
+    from launchml.privacy import dp_layers as swap
+
+    return swap(module)
 
 
 def resolve_tokenizer_dir(name: str, option: str) -> Path:
@@ -196,6 +213,37 @@ class TorchModel(Model):
                 f"model type '{self.name}' trains on {' or '.join(self.kinds)} data, "
                 f"got {train.kind} data from {train.source}; pick another model.type"
             )
+        self.build_for(train)
+        transform = None
+        if train.kind == "image" and self.train_options.augment.enabled:
+            transform = Augment(self.train_options.augment)
+        val_inputs = self._inputs(val.inputs) if val is not None and len(val) else None
+        private = private_training(self.train_options, len(train))
+        with dp_layers(self.module_) if private else contextlib.nullcontext():
+            engine.fit(
+                self.module_,
+                self._inputs(train.inputs),
+                np.asarray(y_train, dtype=np.int64),
+                val_inputs,
+                None if val_inputs is None else np.asarray(y_val, dtype=np.int64),
+                self.train_options,
+                ctx.work_dir,
+                quiet=ctx.quiet,
+                resume=ctx.resume,
+                history=ctx.history,
+                transform=transform,
+                eval_batch_size=self.inference_options.batch_size,
+                on_epoch_end=ctx.on_epoch_end,
+                private=private,
+            )
+        if private is not None:
+            ctx.meta["privacy"] = private.spent()
+        return self
+
+    def build_for(self, train: Dataset) -> None:
+        """The untrained module for ``train``'s data (``module_``, ``spec_``): the tokenizer
+        fitted or loaded, the weights initialised from ``train.seed``, pretrained embeddings
+        copied in. :meth:`fit` starts here; federated training too."""
         pretrained = None
         if train.kind == "text":
             self._fit_tokenizer(train.inputs)  # type: ignore[arg-type]
@@ -208,26 +256,6 @@ class TorchModel(Model):
         if pretrained is not None:
             copy_embeddings(self.module_.embedding, pretrained)  # type: ignore[arg-type]
             del pretrained
-        transform = None
-        if train.kind == "image" and self.train_options.augment.enabled:
-            transform = Augment(self.train_options.augment)
-        val_inputs = self._inputs(val.inputs) if val is not None and len(val) else None
-        engine.fit(
-            self.module_,
-            self._inputs(train.inputs),
-            np.asarray(y_train, dtype=np.int64),
-            val_inputs,
-            None if val_inputs is None else np.asarray(y_val, dtype=np.int64),
-            self.train_options,
-            ctx.work_dir,
-            quiet=ctx.quiet,
-            resume=ctx.resume,
-            history=ctx.history,
-            transform=transform,
-            eval_batch_size=self.inference_options.batch_size,
-            on_epoch_end=ctx.on_epoch_end,
-        )
-        return self
 
     def describe(self, train: Dataset) -> dict[str, Any]:
         """The JSON-able facts needed to rebuild the module: data shape and options."""
@@ -259,6 +287,10 @@ class TorchModel(Model):
             self.module_, self._inputs(inputs), self.inference_options.batch_size
         )
         return probabilities(logits, len(self.labels))
+
+    def inputs(self, inputs: list[str] | np.ndarray) -> Inputs:
+        """Prepared examples as the module reads them (images, or token ids)."""
+        return self._inputs(inputs)
 
     def _inputs(self, inputs: list[str] | np.ndarray) -> Inputs:
         if self.spec_["kind"] == "image":

@@ -67,6 +67,7 @@ from launchml.models.hf_encoder import (
     default_cache_dir,
     model_identity,
 )
+from launchml.models.torch_base import private_training
 
 #: prediction batches of a transformer hold at most this many texts (attention is quadratic)
 MAX_PREDICT_BATCH = 256
@@ -132,6 +133,34 @@ class Transformer(Model):
                 f"{train.source}; pick another model.type"
             )
         options = self.options
+        source = self.build()
+        y_train = np.asarray(y_train, dtype=np.int64)
+        has_val = val is not None and len(val) > 0 and y_val is not None
+        ids_train = self.text_tokenizer().encode(list(train.inputs))
+        ids_val: list[list[int]] = []
+        if has_val:
+            assert val is not None
+            ids_val = self.text_tokenizer().encode(list(val.inputs))
+        y_val = np.asarray(y_val, dtype=np.int64) if has_val else None
+
+        if options.body in ("frozen", "two_stage"):
+            stage = self.train_options
+            if options.body == "two_stage":
+                update = {"epochs": options.warm_start_epochs, "lr": options.warm_start_lr}
+                stage = stage.model_copy(update=update)
+            rows = self._fit_head(source, ids_train, y_train, ids_val, y_val, stage, ctx)
+            ctx.history.extend({"stage": "head", **row} for row in rows)
+        if options.body in ("finetune", "two_stage"):
+            rows = self._fit_body(ids_train, y_train, ids_val, y_val, ctx)
+            ctx.history.extend({"stage": "finetune", **row} for row in rows)
+        self.module_.eval()
+        return self
+
+    def build(self) -> Path:
+        """The untrained network (``module_``: the pretrained body and a new head seeded with
+        ``train.seed``), its tokenizer and ``spec_``; returns the pretrained model's directory.
+        :meth:`fit` starts here; federated training too."""
+        options = self.options
         source = resolve_pretrained(options.pretrained)
         torch.set_num_threads(self.train_options.threads or distributed.default_threads())
         with quiet_transformers():
@@ -154,53 +183,34 @@ class Transformer(Model):
             "options": options.model_dump(mode="json"),
         }
         self.cache_stats_: dict[str, int] = {}
-        y_train = np.asarray(y_train, dtype=np.int64)
-        has_val = val is not None and len(val) > 0 and y_val is not None
         self._text_tokenizer: WordPieceTokenizer | None = None  # made anew for this tokenizer
-        ids_train = self.text_tokenizer().encode(list(train.inputs))
-        ids_val: list[list[int]] = []
-        if has_val:
-            assert val is not None
-            ids_val = self.text_tokenizer().encode(list(val.inputs))
-        y_val = np.asarray(y_val, dtype=np.int64) if has_val else None
+        return source
 
-        if options.body in ("frozen", "two_stage"):
-            stage = self.train_options
-            if options.body == "two_stage":
-                update = {"epochs": options.warm_start_epochs, "lr": options.warm_start_lr}
-                stage = stage.model_copy(update=update)
-            rows = self._fit_head(source, ids_train, y_train, ids_val, y_val, stage, ctx)
-            ctx.history.extend({"stage": "head", **row} for row in rows)
-        if options.body in ("finetune", "two_stage"):
-            rows = self._fit_body(ids_train, y_train, ids_val, y_val, ctx)
-            ctx.history.extend({"stage": "finetune", **row} for row in rows)
-        self.module_.eval()
-        return self
-
-    def _fit_head(self, source, ids_train, y_train, ids_val, y_val, stage, ctx):
-        """Train the head on cached frozen features (the fast path)."""
+    def frozen_features(self, source: Path, ids: list[list[int]]) -> torch.Tensor:
+        """What the head reads for token ids ``ids``, from the frozen body (cached on disk)."""
         options = self.options
         cache_dir = Path(options.cache_dir).expanduser() if options.cache_dir else None
-        cache_dir = cache_dir or default_cache_dir()
-        identity = model_identity(source)
         settings = {
             "pooling": self.pooling(),
             "precision": options.precision,
             "normalize": options.normalize,
         }
-        pad = self._pad_id()
+        key = cache_key(model_identity(source), settings, ids)
+        return cached_features(
+            self.module_, ids, self._pad_id(), key, cache_dir or default_cache_dir(),
+            self.cache_stats_,
+        )  # fmt: skip
 
-        def features(ids: list[list[int]]) -> torch.Tensor:
-            key = cache_key(identity, settings, ids)
-            return cached_features(self.module_, ids, pad, key, cache_dir, self.cache_stats_)
-
+    def _fit_head(self, source, ids_train, y_train, ids_val, y_val, stage, ctx):
+        """Train the head on cached frozen features (the fast path)."""
         with distributed.main_first():  # under torchrun: rank 0 fills the cache, the rest read
-            f_train = features(ids_train)
-            f_val = features(ids_val) if ids_val else None
+            f_train = self.frozen_features(source, ids_train)
+            f_val = self.frozen_features(source, ids_val) if ids_val else None
         head = self.module_.head()
         if stage.threads is None:  # one small matrix: a second thread only adds sync overhead
             stage = stage.model_copy(update={"threads": 1})
-        return engine.fit(
+        private = private_training(stage, len(f_train))
+        rows = engine.fit(
             head,
             engine.TensorInputs(f_train),
             y_train,
@@ -212,7 +222,11 @@ class Transformer(Model):
             resume=ctx.resume,
             eval_batch_size=self.inference_options.batch_size,
             on_epoch_end=_staged(ctx, "head"),
+            private=private,
         )
+        if private is not None:
+            ctx.meta["privacy"] = private.spent()
+        return rows
 
     def _fit_body(self, ids_train, y_train, ids_val, y_val, ctx):
         """Fine-tune body and head together."""

@@ -24,6 +24,7 @@ from launchml.profiling import environment
 from launchml.runs import Run
 
 HARDEST = 24
+EXPLAINED = 6  # misclassified examples explained in the report
 
 
 @dataclass
@@ -39,6 +40,7 @@ class ReportData:
     environment: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what the report could not do, and why
     exports: list[dict[str, Any]] = field(default_factory=list)  # RUN/exports.json
+    explanations: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)  # (why, row)
 
 
 def collect(run: Run, data_path: str | Path | None = None) -> ReportData:
@@ -76,8 +78,10 @@ def collect(run: Run, data_path: str | Path | None = None) -> ReportData:
     else:
         metrics = run.metrics.get("test") or run.metrics.get("val") or {}
 
+    explanations = explain_mistakes(run, evaluation, notes) if evaluation is not None else []
     return ReportData(
         run=run,
+        explanations=explanations,
         history=read_history(run.path / "history.csv"),
         metrics=metrics,
         source=source,
@@ -140,6 +144,33 @@ def first_conv_filters(model: Any) -> np.ndarray | None:
         elif isinstance(value, list) and value and hasattr(value[0], "predict_proba"):
             return first_conv_filters(value[0])  # an ensemble: its first member's filters
     return None
+
+
+def explain_mistakes(
+    run: Run, evaluation: Evaluation, notes: list[str], n: int = EXPLAINED
+) -> list[tuple[Any, dict[str, Any]]]:
+    """Explanations of the ``n`` misclassified rows given the lowest probability for their
+    true label, each with its row of :func:`hardest_examples`: why the model said what it said."""
+    from launchml.explain import explain_prepared
+
+    rows = [
+        r
+        for r in hardest_examples(evaluation, run.labels, len(evaluation.data))
+        if r["top"][0][0] != r["true"]
+    ]
+    rows = rows[:n]
+    if not rows:
+        return []
+    index = np.array([r["index"] for r in rows])
+    inputs = evaluation.data.inputs
+    prepared = inputs[index] if isinstance(inputs, np.ndarray) else [inputs[i] for i in index]
+    names = [str(r["input"]) if evaluation.data.kind == "text" else f"row {r['row']}" for r in rows]
+    try:
+        found = explain_prepared(run, prepared, names)
+    except LaunchMLError as exc:
+        notes.append(f"no explanations ({exc})")
+        return []
+    return list(zip(found, rows, strict=True))
 
 
 def hardest_examples(evaluation: Evaluation, labels: list[str], n: int = HARDEST) -> list[dict]:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_curve
 
+from launchml.explain.render import CSS as EXPLAIN_CSS
 from launchml.profiling import busy_machine_note
 from launchml.report import plots
 from launchml.report.collect import ReportData, hardest_examples
@@ -111,6 +112,8 @@ def render(data: ReportData) -> str:
     if data.metrics.get("roc_auc_average") == "binary" and data.evaluation is not None:
         parts.append(("roc", "ROC curve", _roc(data)))
     parts.append(("examples", "Hardest examples", _examples(data)))
+    if data.explanations:
+        parts.append(("explanations", "Explanations", _explanations(data)))
     if data.filters is not None:
         parts.append(("filters", "First convolution layer", _filters(data)))
     parts.append(("inference", "Inference", _inference(data)))
@@ -133,7 +136,8 @@ def render(data: ReportData) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>launchml report: {escape(run.path.name)}</title><style>{CSS}</style></head>"
+        f"<title>launchml report: {escape(run.path.name)}</title>"
+        f"<style>{CSS}{EXPLAIN_CSS}</style></head>"
         f"<body><header><h1>Run {escape(run.path.name)}</h1><p>{subtitle}</p></header>"
         f"<nav><div>{nav}</div></nav><main>{body}</main><script>{CHECK_IMAGES}</script></body></html>\n"
     )
@@ -283,6 +287,27 @@ def _examples(data: ReportData) -> str:
         for r in rows
     )
     return intro + f'<div class="thumbs">{cards}</div>'
+
+
+def _explanations(data: ReportData) -> str:
+    from launchml.explain.render import explanation_html
+
+    first = data.explanations[0][0]
+    colours = (
+        "red for the predicted class, blue against it"
+        if first.kind == "text" or first.method != "grad_cam"
+        else "bright where the evidence for the predicted class lies"
+    )
+    intro = (
+        f"<p>The {len(data.explanations)} misclassified examples that got the lowest probability "
+        "for their true label, and why the model predicted what it did: "
+        f"{escape(first.method_name)} ({colours}).</p>"
+    )
+    blocks = "".join(
+        explanation_html(why, title=str(row["row"]), true=row["true"])
+        for why, row in data.explanations
+    )
+    return intro + blocks
 
 
 def _filters(data: ReportData) -> str:

@@ -37,6 +37,7 @@ import numpy as np
 from launchml.errors import DamagedArtifactError, NotFoundError
 from launchml.inference.inputs import prepare, softmax
 from launchml.manifest import MANIFEST, read_manifest, sha256_file, verify_manifest
+from launchml.pii import PIIConfig, Redactor
 from launchml.runtime.members import OnnxMember, SkopsMember, read_json
 
 BUNDLE_FILE = "bundle.json"
@@ -99,6 +100,8 @@ class Bundle:
         self.manifest = manifest
         self.labels: list[str] = list(spec["labels"])
         self.clean = SimpleNamespace(**spec.get("clean", {}))
+        pii = spec.get("pii")  # set when the run was trained with data.pii: redact
+        self.redactor = None if pii is None else Redactor(PIIConfig(**pii))
         batch_size = int(spec.get("batch_size", 512))
         threads = threads if threads is not None else spec.get("threads")
         self.members: list[OnnxMember | SkopsMember] = [
@@ -156,6 +159,9 @@ class Bundle:
         return proba[0] if single else proba
 
     def _proba(self, inputs: Any) -> tuple[np.ndarray, bool]:
+        if self.redactor is not None and self.kind == "text":
+            redact = self.redactor.redact
+            inputs = redact(inputs) if isinstance(inputs, str) else [redact(str(t)) for t in inputs]
         prepared, single = prepare(inputs, self.kind, self.clean, self.input_shape)
         return self.proba_prepared(prepared), single
 

@@ -21,8 +21,8 @@ import launchml
 from launchml.serve.errors import install_error_handlers
 from launchml.serve.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from launchml.serve.models import ModelSource, name_models
+from launchml.serve.routers import explain, ops, predict
 from launchml.serve.routers import models as models_router
-from launchml.serve.routers import ops, predict
 from launchml.serve.settings import ServeSettings
 from launchml.serve.state import ServerState
 
@@ -89,6 +89,7 @@ def create_app(
     app.openapi = lambda: _openapi_with_model_names(app, list(sources))  # type: ignore[method-assign]
     install_error_handlers(app)
     app.include_router(predict.router)
+    app.include_router(explain.router)
     app.include_router(models_router.router)
     app.include_router(ops.router)
     # added last = outermost: the access log sees every answer, the 413 of the body limit too

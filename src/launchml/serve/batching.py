@@ -115,6 +115,11 @@ class DynamicBatcher:
         self._arrived.set()
         return await request.future
 
+    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(*args)`` on the model's own thread, between batches, never alongside one
+        (an explanation hooks into the model's layers while it runs)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
     # -- the batching task ---------------------------------------------------------------------
 
     async def _loop(self) -> None:

@@ -78,6 +78,13 @@ class UnsupportedMediaError(ServeError):
     code = "unsupported_media_type"
 
 
+class NotExplainableError(ServeError):
+    """The model cannot be explained (an exported bundle has no gradients): 422."""
+
+    http_status = 422
+    code = "not_explainable"
+
+
 class UnauthorizedError(ServeError):
     http_status = 401
     code = "unauthorized"
@@ -169,6 +176,7 @@ __all__ = [
     "InvalidRequestError",
     "LimitError",
     "ModelNotFoundError",
+    "NotExplainableError",
     "NotReadyError",
     "OverloadedError",
     "ServeError",

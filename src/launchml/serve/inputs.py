@@ -1,4 +1,4 @@
-"""Reading a predict request into model inputs, with every limit checked and named.
+"""Reading a predict (or explain) request into model inputs, with every limit checked and named.
 
 A request is JSON (``{"texts": [...]}`` or ``{"images": ["<base64>", ...]}``) or a multipart
 form (``images`` file parts, ``texts`` fields, an optional ``top_k`` field). Texts come out as a
@@ -29,7 +29,7 @@ from launchml.serve.errors import (
     TooLargeError,
     UnsupportedMediaError,
 )
-from launchml.serve.schemas import PredictRequest
+from launchml.serve.schemas import ExplainRequest, PredictRequest
 from launchml.serve.settings import ServeSettings
 from launchml.serve.state import LoadedModel
 
@@ -69,6 +69,39 @@ async def read_inputs(
             f"content type {media!r}: send application/json or multipart/form-data",
             field="content-type",
         )
+    return await model_inputs(texts, images, model, settings), top_k
+
+
+async def read_explain_request(
+    request: Request, model: LoadedModel, settings: ServeSettings
+) -> tuple[list[str] | np.ndarray, ExplainRequest]:
+    """An explain request (JSON only): its inputs for ``model``, and the request itself."""
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise UnsupportedMediaError(
+            f"content type {media!r}: send application/json", field="content-type"
+        )
+    parsed = ExplainRequest.model_validate_json(await request.body())
+    count = len(parsed.texts if parsed.texts is not None else parsed.images or [])
+    if count > settings.max_explain_inputs:
+        field = "texts" if parsed.texts is not None else "images"
+        raise LimitError(
+            f"{field}: {count} inputs, more than the {settings.max_explain_inputs} one explain "
+            "request may hold (max_explain_inputs); split them over several requests",
+            field=field,
+            limit=settings.max_explain_inputs,
+        )
+    inputs = await model_inputs(parsed.texts, _decode_base64(parsed.images), model, settings)
+    return inputs, parsed
+
+
+async def model_inputs(
+    texts: list[str] | None,
+    images: list[bytes] | None,
+    model: LoadedModel,
+    settings: ServeSettings,
+) -> list[str] | np.ndarray:
+    """The texts (checked) or the images (decoded) that ``model`` takes."""
     if (texts is None) == (images is None):
         raise InvalidRequestError(
             "give either texts (a list of strings) or images (a list of files), not both or neither"
@@ -79,7 +112,7 @@ async def read_inputs(
                 f"model {model.name!r} classifies texts; send texts, not images", field="images"
             )
         _check_texts(texts, settings)
-        return texts, top_k
+        return texts
     if images is None:
         raise InvalidRequestError(
             f"model {model.name!r} classifies images; send images, not texts", field="texts"
@@ -87,7 +120,7 @@ async def read_inputs(
     _check_count("images", len(images), settings)
     shape = model.predictor.input_shape
     assert shape is not None, "an image model has an input shape"
-    return await run_in_threadpool(_decode_images, images, shape, settings.max_image_bytes), top_k
+    return await run_in_threadpool(_decode_images, images, shape, settings.max_image_bytes)
 
 
 def _check_count(field: str, count: int, settings: ServeSettings) -> None:
@@ -220,4 +253,4 @@ def _decode_image(i: int, data: bytes, shape: tuple[int, int, int], max_bytes: i
         ) from None
 
 
-__all__ = ["MULTIPART_SCHEMA", "read_inputs"]
+__all__ = ["MULTIPART_SCHEMA", "model_inputs", "read_explain_request", "read_inputs"]

@@ -59,6 +59,9 @@ class ServeSettings(BaseSettings):
     max_inputs: int = Field(256, ge=1, description="texts or images in one request")
     max_text_chars: int = Field(10_000, ge=1, description="longest text")
     max_image_bytes: int = Field(4 * MiB, ge=1, description="largest image file (decoded base64)")
+    max_explain_inputs: int = Field(
+        8, ge=1, description="texts or images in one explain request (each is many model calls)"
+    )
     threads: int | None = Field(None, ge=1, description="intra-op threads per model (default all)")
     device: str | None = Field(
         None,
