@@ -143,4 +143,7 @@ def read_api_key(path: Path) -> str:
     return key
 
 
+# the commands of the corrections loop (retrain, export) live in their own module
+from launchml.assistant import cli_loop  # noqa: E402, F401
+
 __all__ = ["app"]
