@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from launchml.errors import InvalidConfigError, InvalidInputError
 
 app = typer.Typer(
     help="The customer-service assistant: intents, FAQ, handoff to a person.",
@@ -98,49 +95,25 @@ def chat_command(
 @app.command("serve")
 def serve_command(
     run: Annotated[Path, typer.Argument(help="An assistant run directory.")],
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind [127.0.0.1]; any other needs an API key.")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port [8000].")] = None,
     db: DbOption = None,
     api_key_file: Annotated[
-        Path | None, typer.Option(help="File holding the API key clients must send.")
+        Path | None,
+        typer.Option(help="File whose first line is the API key (or LAUNCHML_API_KEY)."),
     ] = None,
 ) -> None:
-    """Serve POST /v1/chat and GET /v1/conversations/{id} over HTTP."""
-    import uvicorn
+    """Serve the chat widget (/), the agent inbox (/inbox) and the API (/v1/chat, /docs).
 
-    from launchml.assistant.api import create_app
-    from launchml.assistant.runtime import Assistant
+    The server is launchml serve's: every LAUNCHML_* setting applies (README, Serving).
+    """
+    from launchml.assistant.web.server import serve_assistant
+    from launchml.serve.server import settings_from
 
-    key = read_api_key(api_key_file) if api_key_file else None
-    if key is None and not is_loopback(host):
-        raise InvalidConfigError(
-            f"--host {host}: listening beyond this machine needs --api-key-file (a file with the "
-            "key clients send as 'Authorization: Bearer KEY')"
-        )
-    assistant = Assistant.load(run, store_url=db)
-    typer.echo(f"serving {assistant.name} on http://{host}:{port}/v1/chat", err=True)
-    try:
-        uvicorn.run(create_app(assistant, key), host=host, port=port, log_level="warning")
-    finally:
-        assistant.close()
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def read_api_key(path: Path) -> str:
-    if not path.is_file():
-        raise InvalidInputError(f"{path}: API key file not found (--api-key-file)")
-    key = path.read_text(encoding="utf-8").strip()
-    if len(key) < 16:
-        raise InvalidInputError(f"{path}: the API key must be at least 16 characters")
-    return key
+    settings = settings_from(host=host, port=port, api_key_file=api_key_file)
+    serve_assistant(run, settings, store_url=db)
 
 
 __all__ = ["app"]
