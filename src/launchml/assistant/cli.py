@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+from launchml.errors import InvalidInputError, NotFoundError
 
 app = typer.Typer(
     help="The customer-service assistant: intents, FAQ, handoff to a person.",
@@ -114,6 +116,103 @@ def serve_command(
 
     settings = settings_from(host=host, port=port, api_key_file=api_key_file)
     serve_assistant(run, settings, store_url=db)
+
+
+agent_app = typer.Typer(
+    help="Agent accounts of the inbox (/inbox): add, list, remove.", no_args_is_help=True
+)
+app.add_typer(agent_app, name="agent")
+
+RunOption = Annotated[
+    Path | None,
+    typer.Option("--run", help="An assistant run: its project's store.url is the store."),
+]
+
+
+def open_inbox(run: Path | None, db: str | None) -> Any:
+    """The inbox tables of ``--db URL``, else of the run's ``store.url``."""
+    from launchml.assistant.inbox_store import InboxStore
+    from launchml.assistant.store import Store
+
+    if db is None:
+        if run is None:
+            raise InvalidInputError("give --run RUN (its store.url) or --db URL: which store?")
+        db = run_store_url(run)
+    return InboxStore(Store(db))
+
+
+def run_store_url(run: Path) -> str:
+    import yaml
+
+    from launchml.assistant.project import validate_project
+
+    path = run / "assistant.yaml"
+    if not path.is_file():
+        raise NotFoundError(f"{run}: not an assistant run (no assistant.yaml)")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return validate_project(raw, str(path)).store.url
+
+
+def read_password() -> str:
+    """From a hidden prompt (asked twice) on a terminal, else the first line of stdin."""
+    from launchml.assistant.web.auth import MIN_PASSWORD
+
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInputError(
+            f"password: {len(password)} characters; use at least {MIN_PASSWORD} (on a terminal "
+            "it is asked for, else read from the first line of stdin)"
+        )
+    return password
+
+
+@agent_app.command("add")
+def agent_add(
+    name: Annotated[str, typer.Argument(help="The agent's login name (shown to customers).")],
+    run: RunOption = None,
+    db: DbOption = None,
+) -> None:
+    """Create an agent; the password is asked for (or read from stdin), stored as argon2id."""
+    from launchml.assistant.web.auth import hash_password
+    from launchml.assistant.web.inbox_api import valid_agent_name
+
+    valid_agent_name(name)
+    inbox = open_inbox(run, db)
+    try:
+        inbox.add_agent(name, hash_password(read_password()))
+    finally:
+        inbox.store.close()
+    typer.echo(f"added agent {name}; log in at /inbox/login", err=True)
+    typer.echo(name)
+
+
+@agent_app.command("list")
+def agent_list(run: RunOption = None, db: DbOption = None) -> None:
+    """The agents, one per line: name and when it was created."""
+    inbox = open_inbox(run, db)
+    try:
+        for agent in inbox.agents():
+            typer.echo(f"{agent['name']}\t{agent['created_at']}")
+    finally:
+        inbox.store.close()
+
+
+@agent_app.command("remove")
+def agent_remove(
+    name: Annotated[str, typer.Argument(help="The agent to remove (its sessions end).")],
+    run: RunOption = None,
+    db: DbOption = None,
+) -> None:
+    """Remove an agent and end its sessions (its past replies stay in the conversations)."""
+    inbox = open_inbox(run, db)
+    try:
+        inbox.remove_agent(name)
+    finally:
+        inbox.store.close()
+    typer.echo(f"removed agent {name}", err=True)
 
 
 __all__ = ["app"]

@@ -210,10 +210,10 @@ class InboxStore:
         last = session.scalars(
             select(Message).where(Message.conversation_id == cid).order_by(Message.id.desc())
         ).first()
-        first_customer = session.scalars(
+        last_customer = session.scalars(
             select(Message)
             .where(Message.conversation_id == cid, Message.role == "customer")
-            .order_by(Message.id)
+            .order_by(Message.id.desc())
         ).first()
         handoff = session.scalars(
             select(Handoff)
@@ -227,7 +227,7 @@ class InboxStore:
             "assigned_agent": conversation.assigned_agent,
             "handoff_reason": handoff.reason if handoff else None,
             "handed_off_at": iso(handoff.started_at) if handoff else None,
-            "first_message": first_customer.text if first_customer else None,
+            "customer_message": last_customer.text if last_customer else None,
             "last_message": None
             if last is None
             else {

@@ -60,7 +60,7 @@ def create_app(
     app.state.assistant = assistant
     app.state.inbox = InboxStore(assistant.store)
     app.state.web = web
-    app.state.events = Events(poll_s=web.poll_s)
+    app.state.events = Events(poll_s=web.poll_s, max_s=web.stream_s)
     app.state.secure_cookies = (
         web.secure_cookies if web.secure_cookies is not None else not is_loopback(settings.host)
     )

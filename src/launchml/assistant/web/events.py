@@ -57,8 +57,9 @@ class Events:
                 if sent.get(name) != text:
                     sent[name] = text
                     yield f"event: {name}\ndata: {text}\n\n"
+            wait = min(self.poll_s, max(0.0, ends - time.monotonic()))
             try:
-                await asyncio.wait_for(changed.wait(), self.poll_s)
+                await asyncio.wait_for(changed.wait(), wait)
             except TimeoutError:
                 yield ": keep-alive\n\n"  # also finds out when the client is gone
             if await request.is_disconnected():

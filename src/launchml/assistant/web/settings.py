@@ -31,6 +31,9 @@ class WebSettings(BaseSettings):
         None, description="Secure flag on the session cookie (default: on unless loopback)"
     )
     poll_s: float = Field(3.0, gt=0, le=60, description="live streams re-read the store this often")
+    stream_s: float = Field(
+        300.0, gt=0, description="a live stream ends after this long (the page reconnects)"
+    )
 
 
 __all__ = ["WebSettings"]

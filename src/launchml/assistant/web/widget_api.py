@@ -55,22 +55,29 @@ def customer_view(assistant: Assistant, inbox: Any, conversation_id: str) -> dic
     project = assistant.project
     language = history["language"] or project.lang
     agent = status["agent"]
-    return {
-        "status": status["status"],
-        "agent": agent,
-        "notice": project.message("agent_joined", language).format(agent=agent) if agent else None,
-        "language": language,
-        "greeting": project.message("greeting", language),
-        "messages": [
+    messages, answered = [], False
+    for m in history["messages"]:
+        decision = m["decision"]
+        if m["role"] == "customer":
+            answered = decision is not None and decision["kind"] in ("answer", "faq")
+        messages.append(
             {
                 "id": m["id"],
                 "role": m["role"],
                 "text": m["text"],
                 "author": m["author"] if m["role"] == "agent" else None,
                 "created_at": m["created_at"],
+                # thumbs up/down on the assistant's answers (not on "did you mean", handoff)
+                "rateable": m["role"] == "bot" and answered,
             }
-            for m in history["messages"]
-        ],
+        )
+    return {
+        "status": status["status"],
+        "agent": agent,
+        "notice": project.message("agent_joined", language).format(agent=agent) if agent else None,
+        "language": language,
+        "greeting": project.message("greeting", language),
+        "messages": messages,
         "options": [
             {"intent": o, "title": assistant.title(o, language)} for o in status["options"]
         ],
@@ -117,16 +124,20 @@ def router() -> APIRouter:
 
     @routes.post("/feedback", status_code=201)
     async def feedback(
-        body: FeedbackRequest, request: Request, cid: CustomerDep, inbox: InboxDep
+        body: FeedbackRequest,
+        request: Request,
+        cid: CustomerDep,
+        assistant: AssistantDep,
+        inbox: InboxDep,
     ) -> dict[str, Any]:
         """Thumbs up (1) or down (-1) on one of the bot's answers, once per answer."""
         request.app.state.limits["messages"].check(cid)
-        try:
-            about = await run_in_threadpool(inbox.message, body.message_id)
-        except NotFoundError:
-            about = None
-        if about is None or about["conversation_id"] != cid or about["role"] != "bot":
+        seen = await run_in_threadpool(customer_view, assistant, inbox, cid)
+        found = [m for m in seen["messages"] if m["id"] == body.message_id]
+        if not found or found[0]["role"] != "bot":
             raise NotFoundError(f"message_id: no answer {body.message_id} in this conversation")
+        if not found[0]["rateable"]:
+            raise ConflictError(f"message_id: {body.message_id} is not one of the answers")
         if await run_in_threadpool(inbox.has_feedback, body.message_id):
             raise ConflictError(f"message_id: answer {body.message_id} is rated already")
         await run_in_threadpool(inbox.store.add_feedback, body.message_id, body.rating)
