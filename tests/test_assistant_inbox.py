@@ -383,3 +383,20 @@ def test_agents_are_made_on_the_cli(cli, tmp_path: Path, monkeypatch) -> None:
     inbox.store.close()
     assert cli("assistant", "agent", "remove", "alex", "--db", db).code == 0
     assert cli("assistant", "agent", "remove", "alex", "--db", db).code == 2
+
+
+def test_analytics_and_reload_are_mounted_behind_their_guards(web: Web) -> None:
+    handed_off(web)
+    assert web.client.get("/inbox/api/analytics").status_code == 401
+    assert web.client.get("/inbox/analytics").status_code == 401
+    reload = web.client.post("/admin/reload")
+    assert (reload.status_code, reload.json()["error"]["code"]) == (403, "forbidden")
+    web.login()
+    figures = web.client.get("/inbox/api/analytics?since=2025-01-01&until=2025-02-01").json()
+    # the widget's conversation, counted by 20b's analytics from the same store
+    assert figures["conversations"] == {
+        "total": 1, "contained": 0, "handed_off": 1, "containment_rate": 0.0, "handoff_rate": 1.0,
+    }  # fmt: skip
+    assert figures["unanswered"][0]["text"] == "what is the weather on mars"
+    page = web.client.get("/inbox/analytics?from=2025-01-01&to=2025-01-31")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

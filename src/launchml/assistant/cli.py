@@ -106,16 +106,24 @@ def serve_command(
         Path | None,
         typer.Option(help="File whose first line is the API key (or LAUNCHML_API_KEY)."),
     ] = None,
+    admin_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File whose first line is the key of POST /admin/reload (or LAUNCHML_ADMIN_KEY)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the chat widget (/), the agent inbox (/inbox) and the API (/v1/chat, /docs).
 
     The server is launchml serve's: every LAUNCHML_* setting applies (README, Serving).
     """
+    from launchml.assistant.admin_api import AdminSettings
     from launchml.assistant.web.server import serve_assistant
     from launchml.serve.server import settings_from
 
     settings = settings_from(host=host, port=port, api_key_file=api_key_file)
-    serve_assistant(run, settings, store_url=db)
+    admin = AdminSettings(admin_key_file=admin_key_file) if admin_key_file else AdminSettings()
+    serve_assistant(run, settings, store_url=db, admin=admin)
 
 
 agent_app = typer.Typer(

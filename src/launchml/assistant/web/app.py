@@ -11,7 +11,10 @@ access log and the one JSON error shape. On it, three audiences with three kinds
   the token the server issued for it, rate-limited; other sites may call it when listed in
   ``LAUNCHML_ASSISTANT_WIDGET_ORIGINS`` (CORS, without cookies).
 - ``/inbox``, ``/inbox/api/*``: the agents (:mod:`~launchml.assistant.web.inbox_api`), behind
-  a login: session cookie and CSRF token.
+  a login: session cookie and CSRF token; ``/inbox/analytics`` and ``/inbox/api/analytics``
+  (:mod:`launchml.assistant.analytics_api`) behind the same login.
+- ``POST /admin/reload`` (:mod:`launchml.assistant.admin_api`): switch to another run, with
+  the admin key (a key of its own; without one the route answers 403).
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from launchml.assistant import api
+from launchml.assistant.admin_api import admin_router
+from launchml.assistant.analytics_api import analytics_router
 from launchml.assistant.inbox_store import InboxStore
 from launchml.assistant.runtime import Assistant
 from launchml.assistant.web import inbox_api, pages, widget_api
-from launchml.assistant.web.auth import TOKEN_HEADER
+from launchml.assistant.web.auth import TOKEN_HEADER, current_agent
 from launchml.assistant.web.events import Events
 from launchml.assistant.web.ratelimit import RateLimiter
 from launchml.assistant.web.settings import WebSettings
@@ -34,7 +39,10 @@ from launchml.serve.settings import is_loopback
 
 
 def create_app(
-    assistant: Assistant, settings: ServeSettings | None = None, web: WebSettings | None = None
+    assistant: Assistant,
+    settings: ServeSettings | None = None,
+    web: WebSettings | None = None,
+    admin_key: str | None = None,
 ) -> FastAPI:
     """The assistant's ASGI app.
 
@@ -43,6 +51,7 @@ def create_app(
     assistant : a loaded :class:`~launchml.assistant.Assistant` (the caller closes it).
     settings : the server's settings; default: from the ``LAUNCHML_*`` environment.
     web : the widget's and inbox's settings; default: from ``LAUNCHML_ASSISTANT_*``.
+    admin_key : the key of ``POST /admin/reload`` (None: the admin routes answer 403).
 
     Raises
     ------
@@ -73,6 +82,9 @@ def create_app(
     app.include_router(api.router())
     app.include_router(widget_api.router())
     app.include_router(inbox_api.router())
+    app.include_router(analytics_router(current_agent))
+    app.state.admin_key = admin_key
+    app.include_router(admin_router())
     app.include_router(pages.router())
     if web.widget_origins:
         app.add_middleware(WidgetCors, origins=web.widget_origins)

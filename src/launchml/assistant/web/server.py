@@ -15,7 +15,12 @@ from __future__ import annotations
 import logging
 import logging.config
 from pathlib import Path
+from typing import Any
 
+import uvicorn
+
+from launchml.assistant.admin_api import AdminSettings
+from launchml.assistant.web.events import Events
 from launchml.errors import InvalidConfigError
 from launchml.serve.server import log_config
 from launchml.serve.settings import ServeSettings, is_loopback
@@ -35,18 +40,22 @@ def assistant_settings(settings: ServeSettings) -> ServeSettings:
     return settings
 
 
-def serve_assistant(run: str | Path, settings: ServeSettings, store_url: str | None) -> None:
+def serve_assistant(
+    run: str | Path,
+    settings: ServeSettings,
+    store_url: str | None,
+    admin: AdminSettings | None = None,
+) -> None:
     """Load the assistant run and serve it until interrupted."""
-    import uvicorn
-
     from launchml.assistant.runtime import Assistant
     from launchml.assistant.web.app import create_app
 
     settings = assistant_settings(settings)
     key = settings.check_exposure()  # before the (slow) load
+    admin_key = (admin or AdminSettings()).resolved_admin_key()
     assistant = Assistant.load(run, store_url=store_url)
     try:
-        app = create_app(assistant, settings)
+        app = create_app(assistant, settings, admin_key=admin_key)
         logging.config.dictConfig(log_config())
         host = f"[{settings.host}]" if ":" in settings.host else settings.host
         url = f"http://{host}:{settings.port}"
@@ -65,9 +74,22 @@ def serve_assistant(run: str | Path, settings: ServeSettings, store_url: str | N
             log_config=log_config(),
             timeout_graceful_shutdown=int(settings.graceful_timeout_s),
         )
-        uvicorn.Server(config).run()
+        StreamingServer(config, app.state.events).run()
     finally:
         assistant.close()
 
 
-__all__ = ["assistant_settings", "serve_assistant"]
+class StreamingServer(uvicorn.Server):
+    """uvicorn, ending the live streams when asked to stop: otherwise a graceful shutdown
+    would wait for every open widget and inbox page (their streams never end by themselves)."""
+
+    def __init__(self, config: uvicorn.Config, events: Events) -> None:
+        super().__init__(config)
+        self.events = events
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self.events.close()
+        super().handle_exit(sig, frame)
+
+
+__all__ = ["StreamingServer", "assistant_settings", "serve_assistant"]
