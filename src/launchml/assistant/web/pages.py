@@ -66,6 +66,10 @@ def router() -> APIRouter:
     async def static(name: str) -> Response:
         return _file(name, embeddable=name.startswith("widget"))
 
+    @routes.get("/favicon.ico")
+    async def favicon() -> RedirectResponse:
+        return RedirectResponse("/static/favicon.svg", status_code=308)
+
     @routes.get("/inbox")
     async def inbox_page() -> Response:
         return _file("inbox.html")
