@@ -135,3 +135,45 @@ def test_customer_to_agent_and_back(server: tuple[str, Assistant], browser: Any)
         for name, page in pages.items():
             page.screenshot(path=str(ARTIFACTS / f"assistant-{name}.png"), full_page=True)
         raise
+
+
+def test_did_you_mean_buttons_and_thumbs(
+    scripted_assistant: Assistant, tmp_path: Path, browser: Any
+) -> None:
+    # the models' output scripted (tests/web_fakes.py): this message is a close call
+    from tests.web_fakes import use_store
+
+    use_store(scripted_assistant, tmp_path / "c.db")
+    app = create_app(scripted_assistant, ServeSettings(access_log=False))
+    page = browser.new_context(viewport={"width": 390, "height": 700}).new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        with running_server(app) as (base, _):
+            page.goto(f"{base}/")
+            chat = page.locator("[data-launchml-chat]")
+            box = chat.locator("textarea")
+            box.fill("refund or new address")
+            box.press("Enter")
+            chat.locator(".bubble", has_text="Did you mean refund or change address?").wait_for()
+            assert chat.locator(".choice").all_inner_texts() == ["refund", "change address"]
+            assert chat.locator(".thumb").count() == 0  # no thumbs on a question
+            chat.locator(".choice", has_text="change address").click()
+            chat.locator(".bubble", has_text="Edit the address under Orders.").wait_for()
+            assert chat.locator(".choice").count() == 0
+            chat.locator(".thumb.down").click()
+            chat.locator(".thanks").wait_for()
+            page.reload()  # the token in localStorage brings the same conversation back
+            chat.locator(".bubble", has_text="Edit the address under Orders.").wait_for()
+            assert errors == []
+        inbox = InboxStore(scripted_assistant.store)
+        answer = inbox.detail(inbox.queue(everything=True)[0]["id"])["messages"][-1]
+        assert (answer["text"], [f["rating"] for f in answer["feedback"]]) == (
+            "Edit the address under Orders.", [-1],
+        )  # fmt: skip
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "assistant-did-you-mean.png"), full_page=True)
+        raise
+    finally:
+        scripted_assistant.close()
