@@ -304,6 +304,14 @@ class Assistant:
     def conversation(self, conversation_id: str) -> dict[str, Any]:
         return self.store.conversation(conversation_id)
 
+    def take_over(self, previous: Assistant) -> None:
+        """Carry on ``previous``'s conversations (a reload, :mod:`launchml.assistant.admin_api`):
+        share its open store and its per-conversation locks, so that a turn still running on
+        it and a new turn here queue behind each other."""
+        if previous.store_url == self.store_url and previous._store is not None:
+            self._store = previous._store
+        self._locks, self._locks_guard = previous._locks, previous._locks_guard
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
