@@ -41,11 +41,14 @@ form.period button{font:inherit;padding:4px 12px;border-radius:6px;border:0;back
 .card .value{font-size:28px;font-weight:650}
 .card .label{color:#4b5563;font-size:13px}
 .card .detail{color:#6b7280;font-size:12px}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:12px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
+.grid.wide{grid-template-columns:2fr 1fr}
+@media (max-width:800px){.grid.wide{grid-template-columns:1fr}}
 section{background:#fff;border-radius:10px;padding:12px 16px;box-shadow:0 1px 2px #0001;
   margin-bottom:12px;min-width:0}
 section h2{font-size:15px;margin:0 0 8px}
 svg{width:100%;height:auto;display:block}
+.chart{overflow-x:auto}.chart svg{min-width:560px}
 svg text{font:12px system-ui,sans-serif;fill:#374151}
 .legend{font-size:12px;color:#4b5563;display:flex;gap:14px;flex-wrap:wrap}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
@@ -53,6 +56,12 @@ table{width:100%;border-collapse:collapse;font-size:14px}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e5e7eb;vertical-align:top}
 td.n{text-align:right;font-variant-numeric:tabular-nums;width:4em}
 .empty{color:#6b7280;font-size:14px;margin:4px 0}
+.bar{margin:0 0 8px}.bar .what{font-size:13px;color:#374151;overflow:hidden;
+  text-overflow:ellipsis;white-space:nowrap}
+.track{display:flex;align-items:center;gap:6px}
+.track span{display:block;height:12px;border-radius:2px;min-width:2px}
+.track b{font-size:12px;font-weight:600;color:#374151}
+.split{display:flex;height:20px;border-radius:4px;overflow:hidden;margin:4px 0 6px}
 @media (max-width:600px){main{padding:10px}.card .value{font-size:22px}
   .span{margin-left:0;width:100%}}
 """
@@ -79,10 +88,12 @@ def render_page(figures: dict[str, Any], name: str, days: int | None) -> str:
                 [(r["intent"], r["count"]) for r in figures["top_intents"]], BLUE), "intents"),
             _section("Top FAQ answers", _bars(
                 [(r["question"], r["count"]) for r in figures["top_faq"]], BLUE), "faq"),
-            _section("Answer feedback", _feedback(figures["feedback"]), "feedback"),
             "</div>",
+            '<div class="grid wide">',
             _section("Most frequent unanswered questions", _unanswered(figures["unanswered"]),
                      "unanswered"),
+            _section("Answer feedback", _feedback(figures["feedback"]), "feedback"),
+            "</div>",
         ]
     )  # fmt: skip
     return (
@@ -162,17 +173,20 @@ def _series(series: dict[str, Any]) -> str:
     points = series["points"]
     if not any(p["conversations"] for p in points):
         return _empty("no conversations in this period")
-    width, height, left, bottom, top = 900, 240, 36, 28, 10
+    width, height, left, bottom, top = 900, 200, 36, 28, 10
     top_value = _nice_max(max(p["conversations"] for p in points))
     plot_h = height - bottom - top
     slot = (width - left) / len(points)
     bar = max(2.0, min(40.0, slot * 0.7))
-    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="conversations">']
-    for i in range(5):  # grid lines and axis labels
-        v = top_value * i / 4
-        y = top + plot_h - plot_h * i / 4
+    parts = [
+        f'<div class="chart"><svg viewBox="0 0 {width} {height}" role="img" '
+        'aria-label="conversations">'
+    ]
+    ticks = min(top_value, 5)  # whole numbers only: these are counts
+    for i in range(ticks + 1):  # grid lines and axis labels
+        y = top + plot_h - plot_h * i / ticks
+        label = round(top_value * i / ticks)
         parts.append(f'<line x1="{left}" x2="{width}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e7eb"/>')
-        label = f"{v:g}" if v == int(v) else f"{v:.1f}"
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{label}</text>')
     every = max(1, round(len(points) / 10))  # at most ~10 date labels
     for i, p in enumerate(points):
@@ -196,7 +210,7 @@ def _series(series: dict[str, Any]) -> str:
                 f'<text x="{x + bar / 2:.1f}" y="{height - 8}" text-anchor="middle">'
                 f"{p['start'][5:]}</text>"
             )
-    parts.append("</svg>")
+    parts.append("</svg></div>")
     legend = (
         '<div class="legend">'
         f'<span><i style="background:{GREEN}"></i>contained</span>'
@@ -207,39 +221,30 @@ def _series(series: dict[str, Any]) -> str:
 
 
 def _bars(items: list[tuple[str, int]], color: str) -> str:
-    """Horizontal bars, one per item, with the label above and the count at the end."""
+    """Horizontal bars, one per item (HTML: the labels stay legible at any width)."""
     if not items:
         return _empty()
-    width, row = 520, 34
     top_value = max(n for _, n in items)
-    parts = [f'<svg viewBox="0 0 {width} {row * len(items)}" role="img">']
-    for i, (label, n) in enumerate(items):
-        y = row * i
-        w = (width - 50) * n / top_value
-        shown = label if len(label) <= 70 else label[:69] + "…"
-        parts.append(
-            f'<text x="0" y="{y + 12}">{escape(shown)}</text>'
-            f'<rect x="0" y="{y + 16}" width="{max(w, 2):.1f}" height="12" rx="2" fill="{color}">'
-            f"<title>{escape(label)}: {n}</title></rect>"
-            f'<text x="{max(w, 2) + 6:.1f}" y="{y + 27}">{n}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    rows = "".join(
+        f'<div class="bar" title="{escape(label)}: {n}"><div class="what">{escape(label)}</div>'
+        f'<div class="track"><span style="width:{100 * n / top_value:.1f}%;background:{color}">'
+        f"</span><b>{n}</b></div></div>"
+        for label, n in items
+    )
+    return f'<div class="bars">{rows}</div>'
 
 
 def _feedback(feedback: dict[str, Any]) -> str:
     up, down = feedback["up"], feedback["down"]
     if not up + down:
         return _empty("no ratings in this period")
-    width = 520
-    w_up = width * up / (up + down)
+    share = 100 * up / (up + down)
     bar = (
-        f'<svg viewBox="0 0 {width} 44" role="img" aria-label="feedback">'
-        f'<rect x="0" y="0" width="{w_up:.1f}" height="22" fill="{GREEN}"><title>{up} up</title>'
-        f'</rect><rect x="{w_up:.1f}" y="0" width="{width - w_up:.1f}" height="22" fill="{RED}">'
-        f"<title>{down} down</title></rect>"
-        f'<text x="0" y="38">👍 {up}</text>'
-        f'<text x="{width}" y="38" text-anchor="end">{down} 👎</text></svg>'
+        f'<div class="split" role="img" aria-label="{up} up, {down} down">'
+        f'<span style="width:{share:.1f}%;background:{GREEN}"></span>'
+        f'<span style="width:{100 - share:.1f}%;background:{RED}"></span></div>'
+        f'<div class="legend"><span><i style="background:{GREEN}"></i>{up} helpful</span>'
+        f'<span><i style="background:{RED}"></i>{down} not helpful</span></div>'
     )
     rows = "".join(
         f"<tr><td>{escape(kind)}</td><td class=n>{c['up']}</td><td class=n>{c['down']}</td></tr>"
