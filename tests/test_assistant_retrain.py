@@ -168,7 +168,7 @@ def test_retrain_answers_the_corrected_message_only_afterwards(
     finally:
         new.close()
     project = (out / "assistant.yaml").read_text(encoding="utf-8")
-    assert "intents: data/intents.csv" in project and "intents_test: data/held_out.csv" in project
+    assert "intents: data/intents.csv" in project and "intents_test: data/test.csv" in project
     with open(out / "data" / "intents.csv", encoding="utf-8") as handle:
         texts = [r["text"] for r in csv.DictReader(handle)]
     assert set(DAMAGED) <= set(texts) and len(texts) == len(set(texts))

@@ -32,8 +32,10 @@ Measured per data set, for both runs: ``accuracy`` (the top intent is right) and
 intent, no handoff, no clarifying question). ``corrections_trained`` are the corrections RUN2
 learned from: RUN2 saw them, so they show that the corrections took, not how RUN2 generalises.
 
-RUN2 holds, besides a normal assistant run: ``data/intents.csv`` (the merged training
-examples), ``data/held_out.csv`` and ``retrain.json`` (the merge's report and the figures).
+RUN2 is a normal assistant run plus ``data/intents.csv`` (the merged training examples; its
+``data/test.csv`` is the held-out data) and ``retrain.json`` (the merge's report and the
+figures). Its ``assistant.yaml`` names these two files, so ``launchml assistant train
+RUN2/assistant.yaml`` reproduces it.
 """
 
 from __future__ import annotations
@@ -296,7 +298,6 @@ def _train_and_measure(
             new.close()
         work = scratch / "run"
         shutil.copyfile(scratch / "intents.csv", work / "data" / "intents.csv")
-        shutil.copyfile(scratch / "held_out.csv", work / "data" / "held_out.csv")
         _point_project_at_own_data(work)
         report = {
             "from_run": str(old.path),
@@ -323,11 +324,11 @@ def _before_after(old: Any, new: Any, examples: Examples) -> dict[str, Any]:
 
 
 def _point_project_at_own_data(work: Path) -> None:
-    """RUN2's assistant.yaml names its own copies of the merged and held-out examples
+    """RUN2's assistant.yaml names its own copies of the merged and the held-out examples
     (relative paths: load_project resolves them against the run directory)."""
     raw = yaml.safe_load((work / "assistant.yaml").read_text(encoding="utf-8"))
     raw["data"]["intents"] = "data/intents.csv"
-    raw["data"]["intents_test"] = "data/held_out.csv"
+    raw["data"]["intents_test"] = "data/test.csv"  # what train wrote of the held-out file
     write_text_atomic(
         work / "assistant.yaml", yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
     )
