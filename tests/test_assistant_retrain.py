@@ -71,6 +71,23 @@ def test_merge_rules_in_order() -> None:
     assert merge.training.intents == ["order_status", "refund", "refund", "refund", "refund"]
 
 
+def test_a_kept_split_loses_only_the_replaced_examples() -> None:
+    """With a test split, RUN2 keeps RUN's fit/validation split: the pool is fit + val, and
+    each kept example goes back to its side."""
+    from launchml.assistant.retrain import _pool_part
+
+    fit = Examples(["where is my order", "edit my address"], ["order_status", "change_address"],
+                   ["en", "en"])  # fmt: skip
+    val = Examples(["i want a refund", "track it"], ["refund", "order_status"], ["en", "en"])
+    pool = Examples(fit.texts + val.texts, fit.intents + val.intents, fit.langs + val.langs)
+    merge = merge_corrections(pool, Examples([], [], []),
+                              [fix(1, "track it!", "refund"), fix(2, "box crushed", "refund")],
+                              LABELS, "en")  # fmt: skip
+    assert _pool_part(merge, 0, 2).texts == ["where is my order", "edit my address"]
+    assert _pool_part(merge, 2, None).texts == ["i want a refund"]  # "track it" was replaced
+    assert merge.trained.texts == ["track it!", "box crushed"]
+
+
 def test_merge_holds_out_a_share_of_many_corrections() -> None:
     empty = Examples([], [], [])
     many = [fix(i, f"broken thing number {i}", "refund") for i in range(20)]

@@ -22,10 +22,12 @@ dropped, single spaces):
 5. With at least ``MIN_HOLDOUT`` new corrections, a ``holdout`` share of them (default 0.2) is
    kept out of training and measured on, as the corrections' own held-out split.
 
-The held-out data is RUN's test split (``data.intents_test``) when it has one; otherwise RUN's
-validation split, which RUN2 then does not train on either (RUN used it only for calibration
-and thresholds, so its figures there are slightly optimistic). RUN2 is evaluated on the same
-data (and the held-out corrections) in its own report.
+The held-out data is RUN's test split (``data.intents_test``) when it has one; RUN2 then keeps
+RUN's fit/validation split (``data.intents_val``) and adds the corrections to the fit side, so
+that the corrections are the only difference between the two runs. Without a test split the
+held-out data is RUN's validation split, which RUN2 does not train on (RUN used it only for
+calibration and thresholds, so its figures there are slightly optimistic). RUN2 is evaluated on
+the same data (and the held-out corrections) in its own report.
 
 Measured per data set, for both runs: ``accuracy`` (the top intent is right) and
 ``answered_correctly`` (as a conversation's first message, the policy answers it with the right
@@ -103,6 +105,7 @@ class Merge:
     trained: Examples  # corrections added to the training data
     held_out: Examples  # corrections kept out for measuring
     report: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    kept: list[int] = field(default_factory=list)  # the pool's examples still in training
 
     def counts(self) -> dict[str, int]:
         return {
@@ -161,11 +164,9 @@ def merge_corrections(
     held = sorted(order[:n_hold].tolist())
     kept = sorted(order[n_hold:].tolist())
     trained = as_examples.subset(kept)
-    base = pool.subset([i for i in range(len(pool)) if i not in dropped])
-    training = Examples(
-        base.texts + trained.texts, base.intents + trained.intents, base.langs + trained.langs
-    )
-    return Merge(training, trained, as_examples.subset(held), report)
+    survivors = [i for i in range(len(pool)) if i not in dropped]
+    training = _concat(pool.subset(survivors), trained)
+    return Merge(training, trained, as_examples.subset(held), report, survivors)
 
 
 def _row(c: CorrectedMessage, **extra: Any) -> dict[str, Any]:
@@ -227,7 +228,9 @@ def retrain_assistant(
         raise ConflictError(f"{final}: that is RUN itself; choose another --out")
     try:
         project = load_project(old.path / "assistant.yaml")
-        pool, held_out_data, held_source = run_examples(old.path, project)
+        fit, val, held_out_data = run_examples(old.path, project)
+        pool = fit if val is None else _concat(fit, val)
+        held_source = "RUN's validation split" if val is None else "RUN's test split"
         store = open_existing(old.store_url)
         try:
             corrections = read_corrections(store)
@@ -247,31 +250,33 @@ def retrain_assistant(
                 f"none of the {len(corrections)} corrections is new training data "
                 f"({_counts_line(merge.counts())}); RUN2 would be RUN"
             )
+        n_fit = len(fit) if val is not None else None
         report = _train_and_measure(
-            old, project, merge, held_out_data, held_source, final, train_assistant, say
+            old, project, merge, n_fit, held_out_data, held_source, final, train_assistant, say
         )
     finally:
         old.close()
     return report
 
 
-def run_examples(path: Path, project: Project) -> tuple[Examples, Examples, str]:
-    """RUN's training pool and held-out examples, from the splits it saved in ``data/``."""
+def run_examples(path: Path, project: Project) -> tuple[Examples, Examples | None, Examples]:
+    """RUN's fit, validation (None when it is the held-out data) and held-out examples, from
+    the splits it saved in ``data/``."""
 
     def read(name: str) -> Examples:
         return read_examples(path / "data" / name, project.languages, project.lang)
 
     fit, val = read("fit.csv"), read("val.csv")
     if (path / "data" / "test.csv").is_file():
-        pool = Examples(fit.texts + val.texts, fit.intents + val.intents, fit.langs + val.langs)
-        return pool, read("test.csv"), "RUN's test split"
-    return fit, val, "RUN's validation split"
+        return fit, val, read("test.csv")
+    return fit, None, val
 
 
 def _train_and_measure(
     old: Any,
     project: Project,
     merge: Merge,
+    n_fit: int | None,
     held_out_data: Examples,
     held_source: str,
     final: Path,
@@ -286,6 +291,13 @@ def _train_and_measure(
         held_all.write_csv(scratch / "held_out.csv")
         project.data.intents = str(scratch / "intents.csv")
         project.data.intents_test = str(scratch / "held_out.csv")
+        project.data.intents_val = None
+        if n_fit is not None:  # keep RUN's validation split: only the corrections differ
+            pool = _concat(_pool_part(merge, 0, n_fit), merge.trained)
+            val = _pool_part(merge, n_fit, None)
+            pool.write_csv(scratch / "intents.csv")
+            val.write_csv(scratch / "val.csv")
+            project.data.intents_val = str(scratch / "val.csv")
         say(f"training on {len(merge.training)} examples ({_counts_line(merge.counts())})")
         new = train_assistant(project, scratch / "run", log=say)
         try:
@@ -315,6 +327,13 @@ def _train_and_measure(
     return report
 
 
+def _pool_part(merge: Merge, start: int, stop: int | None) -> Examples:
+    """The kept training examples that came from pool rows ``[start, stop)``."""
+    pool_rows = merge.training.subset(list(range(len(merge.kept))))
+    chosen = [j for j, i in enumerate(merge.kept) if i >= start and (stop is None or i < stop)]
+    return pool_rows.subset(chosen)
+
+
 def _concat(a: Examples, b: Examples) -> Examples:
     return Examples(a.texts + b.texts, a.intents + b.intents, a.langs + b.langs)
 
@@ -329,6 +348,8 @@ def _point_project_at_own_data(work: Path) -> None:
     raw = yaml.safe_load((work / "assistant.yaml").read_text(encoding="utf-8"))
     raw["data"]["intents"] = "data/intents.csv"
     raw["data"]["intents_test"] = "data/test.csv"  # what train wrote of the held-out file
+    if raw["data"].get("intents_val"):
+        raw["data"]["intents_val"] = "data/val.csv"
     write_text_atomic(
         work / "assistant.yaml", yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
     )
