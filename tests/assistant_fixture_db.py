@@ -72,10 +72,11 @@ class Builder:
         self.store.add_feedback(message_id, rating)
 
 
-def build_store(path: Path) -> Store:
-    """The hand-made store (see the counts in the analytics test)."""
+def build_store(where: Path | str) -> Store:
+    """The hand-made store (see the counts in the analytics test), in a SQLite file or at a
+    database URL."""
     clock = Clock()
-    store = Store(f"sqlite:///{path}", clock=clock)
+    store = Store(f"sqlite:///{where}" if isinstance(where, Path) else where, clock=clock)
     b = Builder(store, clock)
     # c1, 1 March: contained; an intent answer and an FAQ answer, both rated up
     b.turn("c1", at(1), "where is my parcel", "answer", "confident", "order_status", name="c1a")

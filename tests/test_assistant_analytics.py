@@ -91,6 +91,26 @@ def test_figures_match_the_hand_counts(store: Store) -> None:
     assert compute_analytics(store, SINCE, UNTIL) == EXPECTED
 
 
+@pytest.mark.slow
+def test_the_same_figures_on_postgresql(postgres_url: str) -> None:
+    """The production database: the same queries, the same hand counts (its own database in
+    the session's server, so other tests' conversations do not count)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS launchml_analytics"))
+        connection.execute(text("CREATE DATABASE launchml_analytics"))
+    admin.dispose()
+    url = make_url(postgres_url).set(database="launchml_analytics")
+    store = build_store(url.render_as_string(hide_password=False))
+    try:
+        assert compute_analytics(store, SINCE, UNTIL) == EXPECTED
+    finally:
+        store.close()
+
+
 def test_the_period_is_half_open_and_naive_times_are_utc(store: Store) -> None:
     day = compute_analytics(store, datetime(2025, 3, 3), datetime(2025, 3, 4))
     assert day["conversations"] == {"total": 2, "contained": 0, "handed_off": 2,

@@ -102,6 +102,29 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+class PeriodError(InvalidInputError):
+    """A period bound that cannot be used, naming the parameter (``field``)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def parse_moment(value: str, field: str) -> datetime:
+    """An ISO date (midnight UTC) or date-time (UTC unless it has an offset)."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        raise PeriodError(
+            f"{field}: {value[:40]!r} is not a date; expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ",
+            field,
+        ) from None
+
+
 def compute_analytics(
     store: Store, since: datetime, until: datetime, top: int = DEFAULT_TOP
 ) -> dict[str, Any]:
@@ -299,4 +322,4 @@ def feedback_figures(session: Session, period: Period) -> dict[str, Any]:
     }
 
 
-__all__ = ["Period", "compute_analytics"]
+__all__ = ["Period", "PeriodError", "compute_analytics", "parse_moment"]

@@ -18,40 +18,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from launchml.assistant.analytics import DEFAULT_TOP, Period, as_utc, compute_analytics
-from launchml.errors import InvalidInputError
+from launchml.assistant.analytics import (
+    DEFAULT_TOP,
+    Period,
+    PeriodError,
+    as_utc,
+    compute_analytics,
+    parse_moment,
+)
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 3660  # ten years; longer periods are almost certainly a typo
 
 
-class QueryError(InvalidInputError):
-    """A query parameter that cannot be used (422), naming it."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-def parse_moment(value: str, field: str) -> datetime:
-    """An ISO date (midnight UTC) or date-time (UTC unless it has an offset)."""
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
-        raise QueryError(
-            f"{field}: {value[:40]!r} is not a date; expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ",
-            field,
-        ) from None
+QueryError = PeriodError
 
 
 def choose_period(

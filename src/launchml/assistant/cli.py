@@ -223,4 +223,7 @@ def agent_remove(
     typer.echo(f"removed agent {name}", err=True)
 
 
+# the commands of the corrections loop (retrain, export) live in their own module
+from launchml.assistant import cli_loop  # noqa: E402, F401
+
 __all__ = ["app"]

@@ -53,6 +53,11 @@ class DataSection(_Section):
     val: float = Field(
         0.2, gt=0.0, lt=1.0, description="share of intent examples kept for calibration"
     )
+    intents_val: str | None = Field(
+        None,
+        description="fixed calibration examples (text, intent, optionally lang) instead of a "
+        "data.val share of data.intents (retrain uses it to keep the old run's split)",
+    )
     seed: int = 0
 
 
@@ -288,7 +293,7 @@ def load_project(path: str | Path, overrides: list[str] | None = None) -> Projec
         apply_override(raw, item)
     project = validate_project(raw, str(path))
     base = path.resolve().parent
-    for name in ("intents", "intents_test", "faq", "faq_test", "out_of_scope"):
+    for name in ("intents", "intents_val", "intents_test", "faq", "faq_test", "out_of_scope"):
         value = getattr(project.data, name)
         if value is not None:
             full = Path(value).expanduser()

@@ -352,6 +352,23 @@ class Store:
             ]  # fmt: skip
 
 
+def open_existing(url: str) -> Store:
+    """The store at ``url``, which must exist already (for commands that only read it, such as
+    ``retrain`` and ``export``): a missing SQLite file is an error, not a new empty database."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return Store(url)  # raises the store's own message about the URL
+    database = parsed.database or ""
+    local = parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+    if local and not Path(database).is_file():
+        raise NotFoundError(
+            f"store url {url!r}: {database} not found; pass --db with the URL of the "
+            "assistant's conversation store"
+        )
+    return Store(url)
+
+
 def iso(moment: datetime | None) -> str | None:
     """UTC time as ``2025-01-31T12:00:00Z`` (SQLite hands back naive datetimes: they are UTC)."""
     if moment is None:
@@ -385,4 +402,4 @@ def _message_json(message: Message, decision: DecisionRow | None) -> dict[str, A
     }
 
 
-__all__ = ["Store", "Turn", "iso", "make_engine", "new_conversation_id"]
+__all__ = ["Store", "Turn", "iso", "make_engine", "new_conversation_id", "open_existing"]

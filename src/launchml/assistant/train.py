@@ -143,16 +143,20 @@ def load_data(project: Project) -> dict[str, Any]:
     if len(labels) < 2:
         raise InvalidInputError(f"{project.data.intents}: needs at least 2 intents, found {labels}")
     _check_responses(project, labels)
-    fit, val = split_examples(examples, project.data.val, project.data.seed, project.data.intents)
+    if project.data.intents_val:
+        fit = examples
+        val = read_examples(project.data.intents_val, languages, default)
+        if not len(val):
+            raise InvalidInputError(f"{project.data.intents_val}: no examples (data.intents_val)")
+        _check_known(val, labels, project.data.intents_val, project.data.intents)
+    else:
+        fit, val = split_examples(
+            examples, project.data.val, project.data.seed, project.data.intents
+        )
     test = None
     if project.data.intents_test:
         test = read_examples(project.data.intents_test, languages, default)
-        unknown = sorted(set(test.intents) - set(labels))
-        if unknown:
-            raise InvalidInputError(
-                f"{project.data.intents_test}: intents not in {project.data.intents}: "
-                f"{', '.join(unknown)}"
-            )
+        _check_known(test, labels, project.data.intents_test, project.data.intents)
     faq = read_faq(Path(project.data.faq), languages) if project.data.faq else []
     oos = (
         read_examples(project.data.out_of_scope, languages, default, labelled=False)
@@ -168,6 +172,12 @@ def load_data(project: Project) -> dict[str, Any]:
         "labels": labels, "fit": fit, "val": val, "test": test, "faq": faq, "oos": oos,
         "faq_test": faq_test,
     }  # fmt: skip
+
+
+def _check_known(examples: Examples, labels: list[str], path: str, source: str) -> None:
+    unknown = sorted(set(examples.intents) - set(labels))
+    if unknown:
+        raise InvalidInputError(f"{path}: intents not in {source}: {', '.join(unknown)}")
 
 
 def _check_responses(project: Project, labels: list[str]) -> None:
