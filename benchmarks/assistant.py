@@ -293,8 +293,9 @@ def bench_http(
     import httpx
     import uvicorn
 
-    from launchml.assistant.api import create_app
     from launchml.assistant.example import init_project
+    from launchml.assistant.web import create_app
+    from launchml.serve import ServeSettings
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -313,7 +314,12 @@ def bench_http(
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         server = uvicorn.Server(
-            uvicorn.Config(create_app(bot), host="127.0.0.1", port=port, log_level="error")
+            uvicorn.Config(
+                create_app(bot, ServeSettings(access_log=False)),
+                host="127.0.0.1",
+                port=port,
+                log_level="error",
+            )
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

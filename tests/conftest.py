@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -172,6 +174,16 @@ def tiny_assistant_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = write_tiny_project(root / "project")
     train_assistant(project, out=root / "run").close()
     return root / "run"
+
+
+@pytest.fixture(scope="session")
+def scripted_assistant(tiny_assistant_run: Path) -> Iterator[Any]:
+    """The tiny assistant with its models' output scripted (tests/web_fakes.py), loaded once."""
+    from tests.web_fakes import scripted_assistant
+
+    assistant = scripted_assistant(tiny_assistant_run)
+    yield assistant
+    assistant.close()
 
 
 @pytest.fixture(scope="session")

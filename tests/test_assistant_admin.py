@@ -10,14 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from launchml.assistant.admin_api import AdminSettings, admin_router
-from launchml.assistant.api import router
+from launchml.assistant.admin_api import AdminSettings
 from launchml.assistant.runtime import Assistant
+from launchml.assistant.web import create_app
 from launchml.errors import InvalidConfigError, NotFoundError
-from launchml.serve.errors import install_error_handlers
+from launchml.serve import ServeSettings
 
 KEY = "admin-key-0123456789"
 ADMIN = {"Authorization": f"Bearer {KEY}"}
@@ -37,14 +36,8 @@ def runs(tiny_assistant_run: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.fixture
 def app_and_client(runs: dict[str, Path], tmp_path: Path) -> Iterator[tuple[object, TestClient]]:
     assistant = Assistant.load(runs["first"], store_url=f"sqlite:///{tmp_path / 'chat.db'}")
-    # as in the server of launchml.serve (its error handlers), with the assistant's routes
-    app = FastAPI()
-    install_error_handlers(app)
-    app.state.assistant = assistant
-    app.state.api_key = None
-    app.include_router(router())
-    app.state.admin_key = KEY
-    app.include_router(admin_router())
+    # the app of launchml assistant serve, with the admin key
+    app = create_app(assistant, ServeSettings(), admin_key=KEY)
     yield app, TestClient(app)
     app.state.assistant.close()
 

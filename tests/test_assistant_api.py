@@ -1,16 +1,21 @@
-"""The assistant's HTTP API: exact JSON bodies, errors included."""
+"""The assistant's machine API on the server of ``launchml serve``: exact JSON bodies, errors
+included."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from launchml.assistant.api import MAX_BODY_BYTES, create_app
 from launchml.assistant.runtime import Assistant, Reply
-from launchml.errors import NotFoundError
+from launchml.assistant.store import Store
+from launchml.assistant.web import create_app
+from launchml.assistant.web.server import CHAT_BODY_BYTES, assistant_settings
+from launchml.errors import InvalidConfigError, NotFoundError
+from launchml.serve import ServeSettings
 
 REPLY = Reply(
     conversation_id="c1",
@@ -32,8 +37,9 @@ class FakeAssistant:
 
     name = "fake"
 
-    def __init__(self) -> None:
+    def __init__(self, store: Store) -> None:
         self.calls: list[tuple[Any, ...]] = []
+        self.store = store  # the web side's tables live there
 
     def reply(self, conversation_id: str | None, message: str, language: str | None) -> Reply:
         self.calls.append((conversation_id, message, language))
@@ -46,13 +52,17 @@ class FakeAssistant:
 
 
 @pytest.fixture
-def fake() -> FakeAssistant:
-    return FakeAssistant()
+def fake(tmp_path: Path) -> Iterator[FakeAssistant]:
+    store = Store(f"sqlite:///{tmp_path / 'fake.db'}")
+    yield FakeAssistant(store)
+    store.close()
 
 
 @pytest.fixture
-def client(fake: FakeAssistant) -> TestClient:
-    return TestClient(create_app(fake))  # type: ignore[arg-type]
+def client(fake: FakeAssistant) -> Iterator[TestClient]:
+    app = create_app(fake, assistant_settings(ServeSettings()))  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        yield client
 
 
 def test_chat_returns_the_reply_as_json(client: TestClient, fake: FakeAssistant) -> None:
@@ -110,32 +120,56 @@ def test_bad_requests_are_one_json_error(
 
 def test_oversized_bodies_are_refused(client: TestClient) -> None:
     response = client.post(
-        "/v1/chat", content=b"{" + b" " * MAX_BODY_BYTES + b"}",
+        "/v1/chat", content=b"{" + b" " * CHAT_BODY_BYTES + b"}",
         headers={"content-type": "application/json"},
     )  # fmt: skip
     assert response.status_code == 413
-    assert response.json()["error"]["code"] == "too_large"
+    assert response.json()["error"] == {
+        "code": "too_large",
+        "message": f"the request body is larger than {CHAT_BODY_BYTES} bytes (max_body_bytes)",
+        "field": "body",
+        "limit": CHAT_BODY_BYTES,
+    }
+
+
+def test_the_server_settings_apply(fake: FakeAssistant) -> None:
+    # the server of launchml serve: off loopback without a key it refuses to start, the body
+    # limit is the user's when set, one worker only; /healthz, /readyz and /metrics are there
+    with pytest.raises(InvalidConfigError, match="an API key is required"):
+        create_app(fake, ServeSettings(host="0.0.0.0"))  # type: ignore[arg-type]
+    assert assistant_settings(ServeSettings(max_body_bytes=10)).max_body_bytes == 10
+    with pytest.raises(InvalidConfigError, match="runs one process"):
+        assistant_settings(ServeSettings(workers=2))
+    with TestClient(create_app(fake)) as client:  # type: ignore[arg-type]
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/readyz").status_code == 200
+        client.post("/v1/chat", json={"message": "hi"})
+        metrics = client.get("/metrics").text
+        assert 'launchml_requests_total{method="POST",route="/v1/chat",status="200"} 1.0' in metrics
 
 
 def test_an_api_key_protects_every_route(fake: FakeAssistant) -> None:
-    client = TestClient(create_app(fake, api_key="k" * 24))  # type: ignore[arg-type]
+    settings = ServeSettings(host="0.0.0.0", api_key="k" * 24)
+    client = TestClient(create_app(fake, settings))  # type: ignore[arg-type]
     response = client.post("/v1/chat", json={"message": "hi"})
     assert response.status_code == 401
     assert response.json() == {
         "error": {
             "code": "unauthorized",
-            "message": "missing or wrong API key; send 'Authorization: Bearer KEY'",
+            "message": "missing or wrong API key; send 'Authorization: Bearer KEY' or "
+            "'X-API-Key: KEY'",
             "field": None,
         }
     }
     assert client.get("/v1/conversations/c1", headers={"X-API-Key": "wrong"}).status_code == 401
+    assert client.get("/metrics").status_code == 401
     ok = client.get("/v1/conversations/c1", headers={"Authorization": f"Bearer {'k' * 24}"})
     assert ok.status_code == 200
 
 
 def test_a_trained_assistant_over_http(tiny_assistant_run: Path, tmp_path: Path) -> None:
     assistant = Assistant.load(tiny_assistant_run, store_url=f"sqlite:///{tmp_path / 'c.db'}")
-    client = TestClient(create_app(assistant))
+    client = TestClient(create_app(assistant, ServeSettings()))
     first = client.post("/v1/chat", json={"message": "where is my order? mail me: a@b.de"}).json()
     assert (first["kind"], first["intent"], first["reply"]) == (
         "answer", "order_status", "Track it under Orders.",

@@ -119,4 +119,4 @@ def test_cli_init_and_bad_input(cli, tmp_path: Path) -> None:  # type: ignore[no
     result = cli("assistant", "chat", tmp_path / "nothing")
     assert result.code == 2 and "not an assistant run" in result.err
     result = cli("assistant", "serve", tmp_path / "new", "--host", "0.0.0.0")
-    assert result.code == 2 and "needs --api-key-file" in result.err
+    assert result.code == 2 and "an API key is required" in result.err

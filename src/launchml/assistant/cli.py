@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from launchml.errors import InvalidConfigError, InvalidInputError
+from launchml.errors import InvalidInputError, NotFoundError
 
 app = typer.Typer(
     help="The customer-service assistant: intents, FAQ, handoff to a person.",
@@ -98,49 +97,130 @@ def chat_command(
 @app.command("serve")
 def serve_command(
     run: Annotated[Path, typer.Argument(help="An assistant run directory.")],
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind [127.0.0.1]; any other needs an API key.")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port [8000].")] = None,
     db: DbOption = None,
     api_key_file: Annotated[
-        Path | None, typer.Option(help="File holding the API key clients must send.")
+        Path | None,
+        typer.Option(help="File whose first line is the API key (or LAUNCHML_API_KEY)."),
+    ] = None,
+    admin_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File whose first line is the key of POST /admin/reload (or LAUNCHML_ADMIN_KEY)."
+        ),
     ] = None,
 ) -> None:
-    """Serve POST /v1/chat and GET /v1/conversations/{id} over HTTP."""
-    import uvicorn
+    """Serve the chat widget (/), the agent inbox (/inbox) and the API (/v1/chat, /docs).
 
-    from launchml.assistant.api import create_app
-    from launchml.assistant.runtime import Assistant
+    The server is launchml serve's: every LAUNCHML_* setting applies (README, Serving).
+    """
+    from launchml.assistant.admin_api import AdminSettings
+    from launchml.assistant.web.server import serve_assistant
+    from launchml.serve.server import settings_from
 
-    key = read_api_key(api_key_file) if api_key_file else None
-    if key is None and not is_loopback(host):
-        raise InvalidConfigError(
-            f"--host {host}: listening beyond this machine needs --api-key-file (a file with the "
-            "key clients send as 'Authorization: Bearer KEY')"
-        )
-    assistant = Assistant.load(run, store_url=db)
-    typer.echo(f"serving {assistant.name} on http://{host}:{port}/v1/chat", err=True)
-    try:
-        uvicorn.run(create_app(assistant, key), host=host, port=port, log_level="warning")
-    finally:
-        assistant.close()
+    settings = settings_from(host=host, port=port, api_key_file=api_key_file)
+    admin = AdminSettings(admin_key_file=admin_key_file) if admin_key_file else AdminSettings()
+    serve_assistant(run, settings, store_url=db, admin=admin)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+agent_app = typer.Typer(
+    help="Agent accounts of the inbox (/inbox): add, list, remove.", no_args_is_help=True
+)
+app.add_typer(agent_app, name="agent")
+
+RunOption = Annotated[
+    Path | None,
+    typer.Option("--run", help="An assistant run: its project's store.url is the store."),
+]
 
 
-def read_api_key(path: Path) -> str:
+def open_inbox(run: Path | None, db: str | None) -> Any:
+    """The inbox tables of ``--db URL``, else of the run's ``store.url``."""
+    from launchml.assistant.inbox_store import InboxStore
+    from launchml.assistant.store import Store
+
+    if db is None:
+        if run is None:
+            raise InvalidInputError("give --run RUN (its store.url) or --db URL: which store?")
+        db = run_store_url(run)
+    return InboxStore(Store(db))
+
+
+def run_store_url(run: Path) -> str:
+    import yaml
+
+    from launchml.assistant.project import validate_project
+
+    path = run / "assistant.yaml"
     if not path.is_file():
-        raise InvalidInputError(f"{path}: API key file not found (--api-key-file)")
-    key = path.read_text(encoding="utf-8").strip()
-    if len(key) < 16:
-        raise InvalidInputError(f"{path}: the API key must be at least 16 characters")
-    return key
+        raise NotFoundError(f"{run}: not an assistant run (no assistant.yaml)")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return validate_project(raw, str(path)).store.url
+
+
+def read_password() -> str:
+    """From a hidden prompt (asked twice) on a terminal, else the first line of stdin."""
+    from launchml.assistant.web.auth import MIN_PASSWORD
+
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInputError(
+            f"password: {len(password)} characters; use at least {MIN_PASSWORD} (on a terminal "
+            "it is asked for, else read from the first line of stdin)"
+        )
+    return password
+
+
+@agent_app.command("add")
+def agent_add(
+    name: Annotated[str, typer.Argument(help="The agent's login name (shown to customers).")],
+    run: RunOption = None,
+    db: DbOption = None,
+) -> None:
+    """Create an agent; the password is asked for (or read from stdin), stored as argon2id."""
+    from launchml.assistant.web.auth import hash_password
+    from launchml.assistant.web.inbox_api import valid_agent_name
+
+    valid_agent_name(name)
+    inbox = open_inbox(run, db)
+    try:
+        inbox.add_agent(name, hash_password(read_password()))
+    finally:
+        inbox.store.close()
+    typer.echo(f"added agent {name}; log in at /inbox/login", err=True)
+    typer.echo(name)
+
+
+@agent_app.command("list")
+def agent_list(run: RunOption = None, db: DbOption = None) -> None:
+    """The agents, one per line: name and when it was created."""
+    inbox = open_inbox(run, db)
+    try:
+        for agent in inbox.agents():
+            typer.echo(f"{agent['name']}\t{agent['created_at']}")
+    finally:
+        inbox.store.close()
+
+
+@agent_app.command("remove")
+def agent_remove(
+    name: Annotated[str, typer.Argument(help="The agent to remove (its sessions end).")],
+    run: RunOption = None,
+    db: DbOption = None,
+) -> None:
+    """Remove an agent and end its sessions (its past replies stay in the conversations)."""
+    inbox = open_inbox(run, db)
+    try:
+        inbox.remove_agent(name)
+    finally:
+        inbox.store.close()
+    typer.echo(f"removed agent {name}", err=True)
 
 
 # the commands of the corrections loop (retrain, export) live in their own module

@@ -259,6 +259,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "I understood '{intent}', but I have no answer for it yet.",
         "de": "Ich habe '{intent}' verstanden, habe dafür aber noch keine Antwort.",
     },
+    # the chat widget's first line and its note when a person takes the conversation
+    "greeting": {
+        "en": "Hi! Ask me anything about your order.",
+        "de": "Hallo! Fragen Sie mich alles zu Ihrer Bestellung.",
+        "fr": "Bonjour ! Posez-moi vos questions sur votre commande.",
+        "es": "¡Hola! Pregúnteme lo que quiera sobre su pedido.",
+    },
+    "agent_joined": {
+        "en": "{agent} joined the conversation.",
+        "de": "{agent} ist dem Gespräch beigetreten.",
+        "fr": "{agent} a rejoint la conversation.",
+        "es": "{agent} se ha unido a la conversación.",
+    },
 }
 
 

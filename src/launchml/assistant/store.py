@@ -212,6 +212,7 @@ class Turn:
 
     def hand_off(self, reason: str) -> None:
         self.conversation.state = "handoff"
+        self.conversation.assigned_agent = None  # a new handoff waits for any agent
         self.session.add(
             Handoff(conversation_id=self.conversation.id, reason=reason, started_at=self.clock())
         )
@@ -272,6 +273,7 @@ class Store:
             if conversation.state != "handoff":
                 raise ConflictError(f"conversation {conversation_id!r} is not handed off")
             conversation.state, conversation.failed_turns, conversation.options = "bot", 0, []
+            conversation.assigned_agent = None
             open_handoffs = select(Handoff).where(
                 Handoff.conversation_id == conversation_id, Handoff.ended_at.is_(None)
             )

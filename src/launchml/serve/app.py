@@ -32,6 +32,7 @@ def create_app(
     settings: ServeSettings | None = None,
     on_load_error: Callable[[BaseException], None] | None = None,
     load_before_serving: bool = False,
+    require_models: bool = True,
 ) -> FastAPI:
     """An ASGI app that serves ``models`` over HTTP (``/v1/models/{name}/predict``, ...).
 
@@ -46,6 +47,8 @@ def create_app(
     load_before_serving : finish loading before the server accepts connections, instead of
         answering ``/healthz`` (and 503 elsewhere) meanwhile. Worker processes sharing one port
         use it, so that a connection never lands on a worker that is still loading.
+    require_models : refuse to create an app without models; off for an app that adds routes
+        of its own on this server (``launchml assistant serve``).
 
     Returns
     -------
@@ -59,7 +62,8 @@ def create_app(
     """
     settings = settings if settings is not None else ServeSettings()
     api_key = settings.check_exposure()
-    sources = name_models(models if models is not None else settings.models, names=settings.names)
+    chosen = models if models is not None else settings.models
+    sources = name_models(chosen, names=settings.names) if chosen or require_models else {}
     state = ServerState(settings, sources, api_key, on_load_error)
 
     @asynccontextmanager
