@@ -28,7 +28,7 @@ data:
 model:
   type: ensemble
   ensemble: {member: mlp, size: 2}
-  mlp: {hidden: [16]}
+  mlp: {hidden: [16], dropout: 0.0}  # dropout would draw different masks per process
 train:
   epochs: 12
   batch_size: 8

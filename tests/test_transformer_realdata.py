@@ -43,7 +43,13 @@ def test_minilm_finetune_on_banking77_subset_learns_and_exports(
         "data": {"train": str(train), "test": str(test), "split": {"val": 0.1, "seed": 0}},
         "model": {
             "type": "transformer",
-            "transformer": {"body": "finetune", "precision": "bf16", "head_lr": 3e-3},
+            # cls pooling: the run then holds hf_model/ (the finetune recipe pools by mean)
+            "transformer": {
+                "body": "finetune",
+                "precision": "bf16",
+                "head_lr": 3e-3,
+                "pooling": "cls",
+            },
         },
         "train": {"epochs": 3, "batch_size": 16, "lr": 1e-4, "seed": 0},
     }
