@@ -3,8 +3,10 @@
 A customer asks a known question and gets the answer, asks something the assistant does not
 know and is handed off; an agent, logged in on a second page before that, sees the
 conversation appear without reloading, replies, and the customer's page shows the reply; the
-agent relabels the message. On failure both pages are saved as screenshots under
-``test-artifacts/``. Playwright drives ``/usr/bin/chromium``; it never downloads a browser.
+agent relabels the message; the correction retrains the assistant, the server reloads it
+without a restart, and a new customer asking the same question gets the answer. On failure
+the pages are saved as screenshots under ``test-artifacts/``. Playwright drives
+``/usr/bin/chromium``; it never downloads a browser.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tests.serve_fakes import running_server
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PASSWORD = "correct horse battery"
+ADMIN_KEY = "an-admin-key-for-the-browser-test"
 
 pytestmark = [
     pytest.mark.browser,
@@ -42,7 +45,9 @@ def server(tiny_assistant_run: Path, tmp_path: Path) -> Iterator[tuple[str, Assi
     """The real assistant (its real models) served on 127.0.0.1, with agent sam."""
     assistant = Assistant.load(tiny_assistant_run, store_url=f"sqlite:///{tmp_path / 'c.db'}")
     InboxStore(assistant.store).add_agent("sam", hash_password(PASSWORD))
-    app = create_app(assistant, ServeSettings(access_log=False), WebSettings(poll_s=1.0))
+    app = create_app(
+        assistant, ServeSettings(access_log=False), WebSettings(poll_s=1.0), admin_key=ADMIN_KEY
+    )
     try:
         with running_server(app) as (base, _):
             yield base, assistant
@@ -63,7 +68,9 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
-def test_customer_to_agent_and_back(server: tuple[str, Assistant], browser: Any) -> None:
+def test_customer_to_agent_and_back(
+    server: tuple[str, Assistant], browser: Any, tiny_assistant_run: Path, tmp_path: Path
+) -> None:
     base, assistant = server
     errors: list[str] = []
     pages: dict[str, Any] = {}
@@ -130,6 +137,31 @@ def test_customer_to_agent_and_back(server: tuple[str, Assistant], browser: Any)
             ("Track it under Orders.", 1)
         ]
         assert errors == []
+
+        # the correction retrains the assistant, the server switches to it without a restart,
+        # and a new customer asking the same question now gets the answer
+        import httpx
+
+        from launchml.assistant.retrain import retrain_assistant
+
+        retrained = tmp_path / "retrained"
+        retrain_assistant(tiny_assistant_run, retrained, store_url=assistant.store.url)
+        reload = httpx.post(
+            f"{base}/admin/reload",
+            json={"run": str(retrained)},
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+            timeout=120,
+        )
+        assert reload.status_code == 200, reload.text
+        again = pages["again"] = browser.new_context(
+            viewport={"width": 390, "height": 800}
+        ).new_page()
+        again.goto(f"{base}/")
+        chat = again.locator("[data-launchml-chat]")
+        chat.locator(".bubble", has_text="Hi! Ask me anything").wait_for()
+        chat.locator("textarea").fill("what is the weather like on mars today")
+        chat.locator("textarea").press("Enter")
+        chat.locator(".row.bot .bubble", has_text="Track it under Orders.").wait_for()
     except BaseException:
         ARTIFACTS.mkdir(exist_ok=True)
         for name, page in pages.items():
