@@ -20,9 +20,10 @@ from tests.test_serve_http import _serve, _stop, _wait_ready
 
 
 def _tour_step() -> tuple[list[str], str, dict, dict]:
-    """Step 7 of the README's tour: the serve command, the curl URL and body, the answer."""
+    """The README tour's "Serve it over HTTP" step: the command, the curl URL and body, the
+    answer."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    step = readme[readme.index("**7. Serve it over HTTP.**") :]
+    step = readme[readme.index(". Serve it over HTTP.**") :]
     commands = re.search(r"```bash\n(.*?)```", step, re.S).group(1)  # type: ignore[union-attr]
     answer = re.search(r"```json\n(.*?)```", step, re.S).group(1)  # type: ignore[union-attr]
     lines = commands.replace("\\\n", " ").splitlines()
