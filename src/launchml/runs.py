@@ -24,7 +24,7 @@ import zipfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
 import numpy as np
 
@@ -41,6 +41,7 @@ from launchml.artifacts import (
 from launchml.config import Config
 from launchml.errors import DamagedArtifactError, InvalidInputError, LaunchMLError, NotFoundError
 from launchml.inference.inputs import prepare
+from launchml.inference.predictor import Predictions
 from launchml.manifest import MANIFEST, write_manifest
 from launchml.models import Model, get_model_class
 
@@ -98,7 +99,7 @@ def finish_run(partial: Path, final: Path) -> None:
     os.rename(partial, final)
 
 
-class Run:
+class Run(Predictions):
     """A finished run loaded from disk: its config, labels, metrics and fitted model.
 
     Example::
@@ -201,23 +202,6 @@ class Run:
         if isinstance(inputs, str):
             return self._redactor.redact(inputs)
         return [self._redactor.redact(str(text)) for text in inputs]
-
-    @overload
-    def predict(self, inputs: str) -> str: ...
-    @overload
-    def predict(self, inputs: Any) -> Any: ...
-
-    def predict(self, inputs: Any) -> Any:
-        """The predicted label (the user's string) for one input, or a list for many."""
-        proba, single = self._proba(inputs)
-        predicted = [self.labels[i] for i in proba.argmax(axis=1)]
-        return predicted[0] if single else predicted
-
-    def predict_proba(self, inputs: Any) -> np.ndarray:
-        """Class probabilities in ``self.labels`` order: shape ``(n_classes,)`` for one input,
-        ``(n, n_classes)`` for many."""
-        proba, single = self._proba(inputs)
-        return proba[0] if single else proba
 
     def _proba(self, inputs: Any) -> tuple[np.ndarray, bool]:
         prepared, single = self._prepare(inputs)

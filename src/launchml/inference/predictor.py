@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, overload, runtime_checkable
 
 import numpy as np
 
@@ -34,3 +34,31 @@ class Predictor(Protocol):
     def predict_proba(self, inputs: Any) -> np.ndarray: ...
 
     def describe(self) -> dict[str, Any]: ...
+
+
+class Predictions:
+    """``predict`` and ``predict_proba`` for a class that provides ``labels`` and
+    ``_proba(inputs) -> (probabilities (n, n_classes), whether one input was given)``: one
+    input in -> one answer out; a list or batch in -> a list out (a run and a bundle alike)."""
+
+    labels: list[str]
+
+    def _proba(self, inputs: Any) -> tuple[np.ndarray, bool]:
+        raise NotImplementedError
+
+    @overload
+    def predict(self, inputs: str) -> str: ...
+    @overload
+    def predict(self, inputs: Any) -> Any: ...
+
+    def predict(self, inputs: Any) -> Any:
+        """The predicted label (the user's string) for one input, or a list for many."""
+        proba, single = self._proba(inputs)
+        predicted = [self.labels[i] for i in proba.argmax(axis=1)]
+        return predicted[0] if single else predicted
+
+    def predict_proba(self, inputs: Any) -> np.ndarray:
+        """Class probabilities in ``labels`` order: shape ``(n_classes,)`` for one input,
+        ``(n, n_classes)`` for many."""
+        proba, single = self._proba(inputs)
+        return proba[0] if single else proba

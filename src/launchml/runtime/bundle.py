@@ -30,12 +30,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
 import numpy as np
 
 from launchml.errors import DamagedArtifactError, NotFoundError
 from launchml.inference.inputs import prepare, softmax
+from launchml.inference.predictor import Predictions
 from launchml.manifest import MANIFEST, read_manifest, sha256_file, verify_manifest
 from launchml.pii import PIIConfig, Redactor
 from launchml.runtime.members import OnnxMember, SkopsMember, read_json
@@ -85,7 +86,7 @@ def load_bundle(path: str | Path, threads: int | None = None) -> Bundle:
     return Bundle(directory, spec, manifest, threads)
 
 
-class Bundle:
+class Bundle(Predictions):
     """A loaded bundle: the :class:`launchml.inference.Predictor` of an exported model."""
 
     def __init__(
@@ -140,23 +141,6 @@ class Bundle:
         }
 
     # -- prediction, as Run: one input in -> one answer out; a list/batch in -> a list out ------
-
-    @overload
-    def predict(self, inputs: str) -> str: ...
-    @overload
-    def predict(self, inputs: Any) -> Any: ...
-
-    def predict(self, inputs: Any) -> Any:
-        """The predicted label (the user's string) for one input, or a list for many."""
-        proba, single = self._proba(inputs)
-        predicted = [self.labels[i] for i in proba.argmax(axis=1)]
-        return predicted[0] if single else predicted
-
-    def predict_proba(self, inputs: Any) -> np.ndarray:
-        """Class probabilities in ``labels`` order: ``(n_classes,)`` for one input, ``(n,
-        n_classes)`` for many."""
-        proba, single = self._proba(inputs)
-        return proba[0] if single else proba
 
     def _proba(self, inputs: Any) -> tuple[np.ndarray, bool]:
         if self.redactor is not None and self.kind == "text":
